@@ -1,0 +1,178 @@
+"""Order contracts: the order itself and its executions.
+
+An :class:`Order` is immutable; the simulator produces a new value (through
+``dataclasses.replace``) at each status transition. Structural consistency is
+checked on construction; *business* validity (a positive quantity, a limit
+price on a limit order) is checked by the simulator, which answers with a
+typed rejection event instead of an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from finbot_bt.contracts._validate import require_datetime, require_decimal
+from finbot_bt.contracts.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    RejectionReason,
+    TimeInForce,
+)
+from finbot_bt.errors import ContractError
+
+ORDER_CONTRACT_VERSION = 1
+"""Version of the order contract layout; bumped on incompatible changes."""
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderExecution:
+    """One fill of an order.
+
+    Parameters
+    ----------
+    execution_id : str
+        Deterministic id, ``"{order_id}-{n}"``.
+    quantity : Decimal
+        Filled quantity, unsigned (the side is the order's).
+    price : Decimal
+        Fill price in quote currency, slippage included.
+    commission : Decimal
+        Commission charged for this fill, quote currency, >= 0.
+    slippage : Decimal
+        Signed price cost per unit versus the unslipped price (positive = worse).
+    timestamp : datetime
+        When the fill happened at the venue.
+    liquidity : LiquiditySide
+        Maker for resting limit fills at the limit price, taker otherwise.
+    reported_at : datetime or None
+        When the fill report reached the account (venue time plus fill latency).
+    """
+
+    execution_id: str
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal
+    slippage: Decimal
+    timestamp: datetime
+    liquidity: LiquiditySide = LiquiditySide.TAKER
+    reported_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("quantity", "price", "commission", "slippage"):
+            require_decimal(f"OrderExecution.{name}", getattr(self, name))
+        if self.quantity <= 0:
+            raise ContractError(f"OrderExecution.quantity must be positive, got {self.quantity}")
+        if self.price <= 0:
+            raise ContractError(f"OrderExecution.price must be positive, got {self.price}")
+        if self.commission < 0:
+            raise ContractError(f"OrderExecution.commission must be >= 0, got {self.commission}")
+        require_datetime("OrderExecution.timestamp", self.timestamp, allow_none=False)
+        require_datetime("OrderExecution.reported_at", self.reported_at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
+    """An order, engine-agnostic and immutable.
+
+    Parameters
+    ----------
+    order_id : str
+        Unique id chosen by the caller (see ``ExecutionSimulator.next_order_id``).
+    symbol : str
+        Instrument symbol.
+    side : OrderSide
+    order_type : OrderType
+    quantity : Decimal
+        Ordered quantity, unsigned, in units (shares or contracts).
+    limit_price, stop_price : Decimal or None
+        Quote-currency prices; which ones are required depends on ``order_type``.
+        For trailing orders ``stop_price`` is the current stop (None: set from
+        the last close when the order reaches the venue).
+    trail_amount, trail_percent : Decimal or None
+        Trailing distance, absolute (quote currency) or a fraction (0.02 = 2 %).
+    time_in_force : TimeInForce
+    expire_at : datetime or None
+        Required for GTD: the order expires once market time passes it.
+    oco_group : str or None
+        Orders sharing a group cancel each other (one fills, the rest cancel).
+    parent_id : str or None
+        Bracket child: inactive until the parent has filled completely.
+    """
+
+    order_id: str
+    symbol: str
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expire_at: datetime | None = None
+    status: OrderStatus = OrderStatus.NEW
+    filled_quantity: Decimal = ZERO
+    avg_fill_price: Decimal | None = None
+    executions: tuple[OrderExecution, ...] = ()
+    created_at: datetime | None = None
+    submitted_at: datetime | None = None
+    accepted_at: datetime | None = None
+    filled_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    rejection_reason: RejectionReason | None = None
+    rejection_message: str | None = None
+    oco_group: str | None = None
+    parent_id: str | None = None
+    version: int = ORDER_CONTRACT_VERSION
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.order_id, str) or not self.order_id:
+            raise ContractError(f"Order.order_id must be a non-empty str, got {self.order_id!r}")
+        if not isinstance(self.symbol, str):
+            raise ContractError(f"Order.symbol must be a str, got {self.symbol!r}")
+        if not isinstance(self.side, OrderSide):
+            raise ContractError(f"Order.side must be an OrderSide, got {self.side!r}")
+        if not isinstance(self.order_type, OrderType):
+            raise ContractError(f"Order.order_type must be an OrderType, got {self.order_type!r}")
+        if not isinstance(self.time_in_force, TimeInForce):
+            raise ContractError(
+                f"Order.time_in_force must be a TimeInForce, got {self.time_in_force!r}"
+            )
+        if not isinstance(self.status, OrderStatus):
+            raise ContractError(f"Order.status must be an OrderStatus, got {self.status!r}")
+        require_decimal("Order.quantity", self.quantity)
+        for name in ("limit_price", "stop_price", "trail_amount", "trail_percent"):
+            require_decimal(f"Order.{name}", getattr(self, name), allow_none=True)
+        require_decimal("Order.filled_quantity", self.filled_quantity)
+        require_decimal("Order.avg_fill_price", self.avg_fill_price, allow_none=True)
+        for name in ("expire_at", "created_at", "submitted_at", "accepted_at", "filled_at", "cancelled_at"):
+            require_datetime(f"Order.{name}", getattr(self, name))
+        if self.filled_quantity < 0:
+            raise ContractError(f"Order.filled_quantity must be >= 0, got {self.filled_quantity}")
+        if self.quantity.is_finite() and self.filled_quantity > self.quantity:
+            raise ContractError(
+                f"Order.filled_quantity {self.filled_quantity} exceeds quantity {self.quantity}"
+            )
+        if not isinstance(self.executions, tuple):
+            raise ContractError("Order.executions must be a tuple of OrderExecution")
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        """Quantity still to fill (0 once terminal or fully filled)."""
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order can still trade."""
+        return self.status.is_open
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        """Quantity with the side's sign (+ buy, - sell)."""
+        return self.quantity if self.side is OrderSide.BUY else -self.quantity

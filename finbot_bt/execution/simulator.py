@@ -1,0 +1,875 @@
+"""The engine-agnostic execution simulator.
+
+``ExecutionSimulator`` owns cash, positions and open orders; it moves orders
+through submission, venue arrival, matching against bars, fill reports and
+cancels, each leg delayed by simulated latency through a
+:class:`~finbot_bt.execution.queue.PendingActionQueue`. It reads no wall clock
+and no global random state: the same inputs and seed give the same events.
+
+Timing rules (simulated time):
+
+* ``submit_order(order, t)``: pre-trade checks (validation, trading state, risk,
+  funds) run at ``t``; the order reaches the venue at ``t + submission_latency``.
+* A bar is matched against orders that reached the venue at or before the
+  bar's open (``Bar.open_time``, default: the previous bar's timestamp of that
+  symbol). An order arriving inside a bar's interval trades from the next bar.
+  With zero latency a market order placed after bar *t* fills at the open of
+  bar *t+1*, as Backtrader does.
+* A fill happens at the venue at the bar's open time (fills at the open) or at
+  the bar's timestamp (fills inside the bar). Its report reaches the account
+  ``fill latency`` later (drawn from ``[fill_latency_min, fill_latency_max]``
+  with the simulator's RNG); cash, positions and the order's status change
+  when the report arrives.
+* ``cancel_order(id, t)``: the request reaches the venue at
+  ``t + cancel_latency``. If the order filled at the venue before that, the
+  cancel is rejected as too late; fills during the cancel window are real. A
+  cancel that overtakes its order in flight cancels it on arrival.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from finbot_bt.contracts.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    RejectionReason,
+    TimeInForce,
+    TradingState,
+)
+from finbot_bt.contracts.events import (
+    CancelRejected,
+    ExecutionEvent,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+    RiskLimitBreached,
+    TradingStateChanged,
+)
+from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
+from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.orders import Order, OrderExecution
+from finbot_bt.contracts.positions import Instrument, Position
+from finbot_bt.errors import ConfigError, ContractError, MarketDataError
+from finbot_bt.execution.accounting import (
+    Portfolio,
+    closing_cash,
+    opening_cash,
+    split_fill,
+    updated_position,
+)
+from finbot_bt.execution.commission import CommissionModel, NoCommission
+from finbot_bt.execution.fills import FillConfig
+from finbot_bt.execution.matching import MatchState, match_order
+from finbot_bt.execution.queue import ActionKind, PendingAction, PendingActionQueue
+from finbot_bt.execution.slippage import NoSlippage, SlippageModel
+from finbot_bt.execution.validation import validate_order
+from finbot_bt.execution.working import VenueFill, WorkingOrder
+
+if TYPE_CHECKING:
+    from finbot_bt.contracts.risk import RiskConfig
+    from finbot_bt.execution.risk import RiskEngine
+
+ZERO = Decimal(0)
+END_OF_DAY = time(23, 59, 59, 999999)
+EventListener = Callable[[ExecutionEvent], None]
+
+
+class ExecutionSimulator:
+    """Paper-trading execution simulator; see the module docstring for timing.
+
+    Parameters
+    ----------
+    initial_cash : Decimal
+        Starting cash in quote currency (>= 0).
+    latency : LatencyConfig or str or None
+        A config, a profile name (``"instant"``, ``"fast"``, ``"normal"``, ``"slow"``)
+        or None for instant.
+    slippage : SlippageModel, optional
+    commission : CommissionModel, optional
+    fill : FillConfig, optional
+    risk : RiskConfig, optional
+    seed : int
+        Seed of the simulator's own RNG (fill latency draws).
+    simulator_id : str, optional
+        Plain name used for order ids and checkpoint folders; default ``"sim"``.
+    instruments : iterable of Instrument, optional
+        Multipliers and margins; unknown symbols trade as plain stocks.
+    """
+
+    def __init__(
+        self,
+        initial_cash: Decimal,
+        *,
+        latency: LatencyConfig | str | None = None,
+        slippage: SlippageModel | None = None,
+        commission: CommissionModel | None = None,
+        fill: FillConfig | None = None,
+        risk: RiskConfig | None = None,
+        seed: int = 0,
+        simulator_id: str | None = None,
+        instruments: Iterable[Instrument] = (),
+    ) -> None:
+        if not isinstance(initial_cash, Decimal) or not initial_cash.is_finite() or initial_cash < 0:
+            raise ConfigError(f"initial_cash must be a finite Decimal >= 0, got {initial_cash!r}")
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ConfigError(f"seed must be an int, got {seed!r}")
+        self.simulator_id = _check_simulator_id(simulator_id or "sim")
+        self.initial_cash = initial_cash
+        self.latency = resolve_latency(latency)
+        self.slippage: SlippageModel = slippage if slippage is not None else NoSlippage()
+        self.commission: CommissionModel = commission if commission is not None else NoCommission()
+        self.fill = fill if fill is not None else FillConfig()
+        _check_type("slippage", self.slippage, SlippageModel)
+        _check_type("commission", self.commission, CommissionModel)
+        _check_type("fill", self.fill, FillConfig)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.portfolio = Portfolio(initial_cash, {i.symbol: i for i in instruments})
+        self.queue = PendingActionQueue()
+        self.clock: datetime | None = None
+        self.trading_state = TradingState.ACTIVE
+        self.risk_config = risk
+        self.risk: RiskEngine | None = None
+        if risk is not None:
+            from finbot_bt.execution.risk import RiskEngine
+
+            self.risk = RiskEngine(risk)
+        self._orders: dict[str, Order] = {}
+        self._working: dict[str, WorkingOrder] = {}
+        self._by_symbol: dict[str, dict[str, WorkingOrder]] = {}
+        self._children: dict[str, list[str]] = {}
+        self._oco: dict[str, list[str]] = {}
+        self._last_bar: dict[str, Bar] = {}
+        self._last_price: dict[str, Decimal] = {}
+        self._order_counter = 0
+        self._event_sequence = 0
+        self._working_sequence = 0
+        self._listeners: list[EventListener] = []
+        self._collect: list[ExecutionEvent] | None = None
+        self._batch_cash: Decimal | None = None
+        self._batch_positions: dict[str, tuple[Decimal, Decimal]] = {}
+        self._bypass_checks = False
+
+    # ------------------------------------------------------------------ events
+    def add_listener(self, listener: EventListener) -> None:
+        """Call ``listener(event)`` for every event, in order."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: EventListener) -> None:
+        """Stop calling ``listener``."""
+        self._listeners.remove(listener)
+
+    def _emit(self, event_type: type[Any], **fields: Any) -> Any:
+        self._event_sequence += 1
+        event = event_type(sequence=self._event_sequence, **fields)
+        if self._collect is not None:
+            self._collect.append(event)
+        for listener in self._listeners:
+            listener(event)
+        return event
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def cash(self) -> Decimal:
+        """Cash in quote currency, as the account knows it."""
+        return self.portfolio.cash
+
+    def next_order_id(self) -> str:
+        """A fresh deterministic order id, ``"{simulator_id}-{n}"``."""
+        self._order_counter += 1
+        return f"{self.simulator_id}-{self._order_counter}"
+
+    def get_order(self, order_id: str) -> Order | None:
+        """The order as the account knows it, or None if never submitted."""
+        return self._orders.get(order_id)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Orders not yet finished, in submission order (optionally one symbol)."""
+        if symbol is None:
+            return [w.order for w in self._working.values()]
+        return [w.order for w in self._by_symbol.get(symbol, {}).values()]
+
+    def orders(self) -> list[Order]:
+        """Every order ever submitted, in submission order."""
+        return list(self._orders.values())
+
+    def get_position(self, symbol: str) -> Position:
+        """Position snapshot; flat for symbols never traded."""
+        pos = self.portfolio.positions.get(symbol)
+        return pos.snapshot() if pos is not None else Position(symbol=symbol)
+
+    def positions(self) -> dict[str, Position]:
+        """Snapshots of every non-flat position."""
+        return {s: p.snapshot() for s, p in self.portfolio.positions.items() if p.quantity != 0}
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        """Last close seen for ``symbol``, or None."""
+        return self._last_price.get(symbol)
+
+    def last_prices(self) -> dict[str, Decimal]:
+        """Last close of every symbol seen."""
+        return dict(self._last_price)
+
+    def get_account_value(self, prices: Mapping[str, Decimal] | None = None) -> Decimal:
+        """Equity: cash plus positions at ``prices`` (missing symbols use the last close).
+
+        Raises MarketDataError if a held symbol has no price at all.
+        """
+        merged = dict(self._last_price)
+        if prices:
+            merged.update(prices)
+        try:
+            return self.portfolio.equity(merged)
+        except KeyError as exc:
+            raise MarketDataError(f"no price known for held symbol {exc.args[0]!r}") from None
+
+    equity = get_account_value
+
+    def instrument(self, symbol: str) -> Instrument:
+        """Trading terms of ``symbol`` (stock-like unless configured)."""
+        return self.portfolio.instrument(symbol)
+
+    def set_instrument(self, instrument: Instrument) -> None:
+        """Set the terms of a symbol; refused while it has a position or open orders."""
+        symbol = instrument.symbol
+        pos = self.portfolio.positions.get(symbol)
+        if (pos is not None and pos.quantity != 0) or self._by_symbol.get(symbol):
+            raise ConfigError(f"cannot change instrument {symbol!r} while it has a position or open orders")
+        self.portfolio.instruments[symbol] = instrument
+
+    def add_cash(self, amount: Decimal) -> None:
+        """Deposit (or, negative, withdraw) cash."""
+        if not isinstance(amount, Decimal) or not amount.is_finite():
+            raise ConfigError(f"amount must be a finite Decimal, got {amount!r}")
+        self.portfolio.cash += amount
+
+    # ------------------------------------------------------------------ trading state
+    def enable_trading(self, timestamp: datetime | None = None, reason: str = "enabled") -> None:
+        """Return to ACTIVE (clears the kill switch and a drawdown latch)."""
+        ts = self._now(timestamp)
+        if self.risk is not None:
+            self.risk.reset_latch(self, ts)
+        self._set_state(TradingState.ACTIVE, reason, ts)
+
+    def disable_trading(
+        self,
+        reason: str = "kill switch",
+        timestamp: datetime | None = None,
+        *,
+        cancel_open_orders: bool = True,
+        flatten: bool = False,
+    ) -> None:
+        """Kill switch: HALT trading, cancel open orders, optionally flatten positions.
+
+        New orders are rejected with ``risk_trading_disabled`` until
+        :meth:`enable_trading`. Flattening submits market orders that close
+        every position; they bypass the halt.
+        """
+        ts = self._now(timestamp)
+        self._set_state(TradingState.HALTED, reason, ts)
+        if cancel_open_orders:
+            for working in list(self._working.values()):
+                self._venue_terminate(working, OrderStatus.CANCELLED, ts, "kill switch")
+        if flatten:
+            self._bypass_checks = True
+            try:
+                for symbol, pos in sorted(self.portfolio.positions.items()):
+                    if pos.quantity == 0:
+                        continue
+                    side = OrderSide.SELL if pos.quantity > 0 else OrderSide.BUY
+                    self.submit_order(
+                        Order(order_id=self.next_order_id(), symbol=symbol, side=side,
+                              order_type=OrderType.MARKET, quantity=abs(pos.quantity)),
+                        ts,
+                    )
+            finally:
+                self._bypass_checks = False
+
+    @property
+    def trading_enabled(self) -> bool:
+        """False while HALTED."""
+        return self.trading_state is not TradingState.HALTED
+
+    def set_trading_state(self, state: TradingState, reason: str, timestamp: datetime | None = None) -> None:
+        """Move to ``state`` (used by the risk layer's drawdown latch)."""
+        self._set_state(state, reason, self._now(timestamp))
+
+    def _set_state(self, state: TradingState, reason: str, ts: datetime) -> None:
+        previous = self.trading_state
+        if previous is state:
+            return
+        self.trading_state = state
+        self._emit(TradingStateChanged, timestamp=ts, previous=previous, state=state, reason=reason)
+
+    def _now(self, timestamp: datetime | None) -> datetime:
+        if timestamp is None:
+            if self.clock is None:
+                raise MarketDataError("no timestamp given and the simulator clock has not started")
+            return self.clock
+        self._advance_clock(timestamp)
+        return timestamp
+
+    def _advance_clock(self, timestamp: datetime) -> None:
+        if not isinstance(timestamp, datetime):
+            raise MarketDataError(f"timestamp must be a datetime, got {timestamp!r}")
+        if self.clock is not None and timestamp < self.clock:
+            raise MarketDataError(
+                f"time went backwards: {timestamp.isoformat()} is before the simulator clock "
+                f"{self.clock.isoformat()}"
+            )
+        self.clock = timestamp
+
+    # ------------------------------------------------------------------ submit
+    def submit_order(
+        self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None
+    ) -> Order:
+        """Submit ``order`` at ``timestamp``; return it as the account now knows it.
+
+        Invalid, duplicate, risk-refused or unfunded orders come back REJECTED
+        with an ``OrderRejected`` event; nothing raises for business outcomes.
+        ``reference_price`` overrides the price used by the funds check.
+        """
+        if not isinstance(order, Order):
+            raise ContractError(f"submit_order expects an Order, got {type(order).__name__}")
+        self._advance_clock(timestamp)
+        if order.order_id in self._orders:
+            dup = replace(order, status=OrderStatus.REJECTED, created_at=order.created_at or timestamp)
+            self._emit(OrderRejected, timestamp=timestamp, order=dup,
+                       reason=RejectionReason.DUPLICATE_ORDER,
+                       message=f"order id {order.order_id!r} was already used")
+            return dup
+        if order.status is not OrderStatus.NEW:
+            raise ContractError(f"only NEW orders can be submitted; {order.order_id!r} is {order.status.value}")
+        order = replace(order, created_at=order.created_at or timestamp)
+        if order.time_in_force is TimeInForce.DAY and order.expire_at is None:
+            order = replace(order, expire_at=day_end(timestamp))
+        refusal = self._pre_trade(order, timestamp, reference_price)
+        if refusal is not None:
+            reason, message = refusal
+            rejected = replace(order, status=OrderStatus.REJECTED, rejection_reason=reason,
+                               rejection_message=message)
+            self._orders[order.order_id] = rejected
+            self._emit(OrderRejected, timestamp=timestamp, order=rejected, reason=reason, message=message)
+            if order.oco_group is not None:
+                self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, timestamp, "oco")
+            return rejected
+        order = replace(order, status=OrderStatus.SUBMITTED, submitted_at=timestamp)
+        self._orders[order.order_id] = order
+        working = WorkingOrder(order, _match_state(order), timestamp, self._working_sequence)
+        self._working_sequence += 1
+        if order.parent_id is not None:
+            parent_order = self._orders.get(order.parent_id)
+            working.active = parent_order is not None and parent_order.status is OrderStatus.FILLED
+        self._working[order.order_id] = working
+        self._by_symbol.setdefault(order.symbol, {})[order.order_id] = working
+        if order.oco_group is not None:
+            self._oco.setdefault(order.oco_group, []).append(order.order_id)
+        if order.parent_id is not None:
+            self._children.setdefault(order.parent_id, []).append(order.order_id)
+        self._emit(OrderSubmitted, timestamp=timestamp, order=order)
+        self.queue.add_action(timestamp + self.latency.submission_latency, ActionKind.SUBMIT, order.order_id)
+        self._drain(timestamp)
+        return self._orders[order.order_id]
+
+    def _pre_trade(
+        self, order: Order, ts: datetime, reference_price: Decimal | None
+    ) -> tuple[RejectionReason, str] | None:
+        invalid = validate_order(order)
+        if invalid is not None:
+            return invalid
+        if order.parent_id is not None:
+            parent = self._orders.get(order.parent_id)
+            # A child of a filled parent is active at once (BackBroker never activates it).
+            if parent is None or (parent.status.is_terminal and parent.status is not OrderStatus.FILLED):
+                return (RejectionReason.PARENT_INACTIVE,
+                        f"parent order {order.parent_id!r} is unknown or no longer working")
+        if self._bypass_checks:
+            return None
+        if self.trading_state is TradingState.HALTED:
+            return (RejectionReason.RISK_TRADING_DISABLED, "trading is disabled (kill switch); "
+                    "call enable_trading() to resume")
+        if self.trading_state is TradingState.REDUCING and not self._reduces_position(order):
+            return (RejectionReason.RISK_DRAWDOWN_LIMIT,
+                    "trading is latched to reducing-only after a drawdown breach; "
+                    f"{order.side.value} {order.quantity} {order.symbol} would not reduce the position")
+        if self.risk is not None:
+            refusal = self.risk.check_order(order, self, ts)
+            if refusal is not None:
+                return refusal
+        if self.fill.check_funds_on_submit:
+            return self._check_funds(order, reference_price)
+        return None
+
+    def _reduces_position(self, order: Order) -> bool:
+        pos = self.portfolio.positions.get(order.symbol)
+        quantity = pos.quantity if pos is not None else ZERO
+        pending = sum(
+            (w.order.signed_quantity - (w.venue_filled if w.order.side is OrderSide.BUY else -w.venue_filled))
+            for w in self._by_symbol.get(order.symbol, {}).values()
+        )
+        after = quantity + pending + order.signed_quantity
+        return abs(after) <= abs(quantity + pending) and (after == 0 or (after > 0) == (quantity > 0))
+
+    def reference_price(self, order: Order) -> Decimal | None:
+        """Price used to value an order before it trades: limit, stop, else last close."""
+        if order.order_type is OrderType.LIMIT:
+            return order.limit_price
+        if order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP,
+                                OrderType.TRAILING_STOP_LIMIT) and order.stop_price is not None:
+            return order.stop_price
+        return self._last_price.get(order.symbol)
+
+    def _check_funds(self, order: Order, reference_price: Decimal | None) -> tuple[RejectionReason, str] | None:
+        price = reference_price if reference_price is not None else self.reference_price(order)
+        if price is None:
+            return None  # no price yet: the fill-time check decides
+        cash = self._batch_cash if self._batch_cash is not None else self.portfolio.cash
+        pos = self.portfolio.positions.get(order.symbol)
+        quantity, avg = self._batch_positions.get(
+            order.symbol, (pos.quantity, pos.avg_price) if pos is not None else (ZERO, ZERO)
+        )
+        inst = self.portfolio.instrument(order.symbol)
+        signed = order.signed_quantity
+        closed, opened = split_fill(quantity, signed)
+        first = True
+        if closed != 0:
+            cash += closing_cash(inst, closed, avg, price)
+            cash -= self.commission.commission(abs(closed), price, inst, True)
+            first = False
+        if opened != 0:
+            cash -= opening_cash(inst, opened, price)
+            cash -= self.commission.commission(abs(opened), price, inst, first)
+        if cash < 0:
+            return (RejectionReason.INSUFFICIENT_FUNDS,
+                    f"insufficient funds: {order.side.value} {order.quantity} {order.symbol} at "
+                    f"{price} needs more than the available cash (short by {-cash})")
+        self._batch_cash = cash
+        self._batch_positions[order.symbol] = updated_position(quantity, avg, signed, price)
+        return None
+
+    # ------------------------------------------------------------------ cancel
+    def cancel_order(self, order_id: str, timestamp: datetime) -> Order | None:
+        """Request a cancel at ``timestamp``; the outcome arrives as an event.
+
+        Returns the order (PENDING_CANCEL while the request travels), or None
+        for an unknown id (a ``CancelRejected`` event says why).
+        """
+        self._advance_clock(timestamp)
+        order = self._orders.get(order_id)
+        if order is None:
+            self._emit(CancelRejected, timestamp=timestamp, order_id=order_id,
+                       reason=RejectionReason.UNKNOWN_ORDER, message=f"no order with id {order_id!r}")
+            return None
+        working = self._working.get(order_id)
+        if working is None or order.status.is_terminal:
+            self._emit(CancelRejected, timestamp=timestamp, order_id=order_id, order=order,
+                       reason=RejectionReason.TOO_LATE_TO_CANCEL,
+                       message=f"order {order_id!r} is already {order.status.value}")
+            return order
+        if order.status is OrderStatus.PENDING_CANCEL:
+            self._emit(CancelRejected, timestamp=timestamp, order_id=order_id, order=order,
+                       reason=RejectionReason.INVALID_ORDER,
+                       message=f"a cancel for order {order_id!r} is already on its way")
+            return order
+        self._update(working, status=OrderStatus.PENDING_CANCEL)
+        self.queue.add_action(timestamp + self.latency.cancel_latency, ActionKind.CANCEL, order_id)
+        self._drain(timestamp)
+        return self._orders[order_id]
+
+    # ------------------------------------------------------------------ market data
+    def process_market_data(
+        self, timestamp: datetime, prices: Mapping[str, Bar | Decimal]
+    ) -> list[ExecutionEvent]:
+        """Advance to ``timestamp`` and match open orders against ``prices``.
+
+        ``prices`` maps symbols to bars (or plain prices, as one-price bars).
+        Returns the events this call produced, in order.
+        """
+        bars = self._coerce_bars(timestamp, prices)
+        self._advance_clock(timestamp)
+        collected: list[ExecutionEvent] = []
+        outer = self._collect
+        self._collect = collected
+        try:
+            self._batch_cash = None
+            self._batch_positions = {}
+            timed = sorted(
+                ((self._open_time(symbol, bar), symbol, bar) for symbol, bar in bars.items()),
+                key=lambda item: (item[0], item[1]),
+            )
+            for open_time, symbol, bar in timed:
+                self._drain(open_time)
+                self._expire(symbol, bar.timestamp)
+                self._match_symbol(symbol, bar, open_time)
+            self._drain(timestamp)
+            self._expire_all(timestamp)
+            for symbol, bar in bars.items():
+                self.portfolio.mark_to_market(symbol, bar.close)
+                self._last_bar[symbol] = bar
+                self._last_price[symbol] = bar.close
+            if self.risk is not None:
+                breach = self.risk.on_market_data(self, timestamp)
+                if breach is not None:
+                    self._emit(RiskLimitBreached, timestamp=timestamp, rule=breach.rule,
+                               reason=breach.reason, message=breach.message)
+                    if self.trading_state is TradingState.ACTIVE:
+                        self._set_state(breach.state, breach.message, timestamp)
+        finally:
+            self._collect = outer
+            if outer is not None:
+                outer.extend(collected)
+        return collected
+
+    def advance_time(self, timestamp: datetime) -> list[ExecutionEvent]:
+        """Move the clock without market data, delivering due actions."""
+        return self.process_market_data(timestamp, {})
+
+    def _coerce_bars(self, timestamp: datetime, prices: Mapping[str, Bar | Decimal]) -> dict[str, Bar]:
+        if not isinstance(timestamp, datetime):
+            raise MarketDataError(f"timestamp must be a datetime, got {timestamp!r}")
+        bars: dict[str, Bar] = {}
+        for symbol, value in prices.items():
+            if isinstance(value, Bar):
+                if value.timestamp > timestamp:
+                    raise MarketDataError(
+                        f"bar for {symbol!r} is stamped {value.timestamp} after the update time {timestamp}"
+                    )
+                bars[symbol] = value
+            elif isinstance(value, Decimal):
+                if not value.is_finite() or value <= 0:
+                    raise MarketDataError(f"price for {symbol!r} must be a positive finite Decimal, got {value}")
+                bars[symbol] = Bar.from_price(value, timestamp)
+            else:
+                raise MarketDataError(
+                    f"price for {symbol!r} must be a Bar or a Decimal, got {type(value).__name__}"
+                )
+        return bars
+
+    def _open_time(self, symbol: str, bar: Bar) -> datetime:
+        if bar.open_time is not None:
+            return bar.open_time
+        last = self._last_bar.get(symbol)
+        return last.timestamp if last is not None else bar.timestamp
+
+    def _expire(self, symbol: str, now: datetime) -> None:
+        for working in list(self._by_symbol.get(symbol, {}).values()):
+            expire_at = working.order.expire_at
+            if expire_at is not None and now > expire_at and working.terminal is None:
+                self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
+
+    def _expire_all(self, now: datetime) -> None:
+        for working in list(self._working.values()):
+            expire_at = working.order.expire_at
+            if expire_at is not None and now > expire_at and working.terminal is None:
+                self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
+
+    def _match_symbol(self, symbol: str, bar: Bar, open_time: datetime) -> None:
+        book = self._by_symbol.get(symbol)
+        if not book:
+            return
+        used = ZERO
+        cap = self.fill.volume_cap
+        for working in list(book.values()):
+            live_from = working.live_from
+            if (live_from is None or live_from > open_time or not working.active
+                    or working.terminal is not None or working.venue_remaining <= 0):
+                continue
+            order = working.order
+            state = working.match
+            match = match_order(state, bar)
+            filled = ZERO
+            if match is not None:
+                remaining = working.venue_remaining
+                quantity = remaining
+                if cap is not None:
+                    quantity = cap.available(order, remaining, match.price, bar, used)
+                if order.time_in_force is TimeInForce.FOK and quantity < remaining:
+                    quantity = ZERO
+                if quantity > 0:
+                    price = match.price
+                    if match.slippable:
+                        slipped = self.slippage.apply(order.side, match.price, match.bound, quantity, bar,
+                                                      at_open=match.at_open, limit=match.limit)
+                        price = slipped if slipped is not None else ZERO
+                    if price > 0:
+                        used += quantity
+                        filled = quantity
+                        liquidity = (LiquiditySide.MAKER if not match.at_open and not match.slippable
+                                     else LiquiditySide.TAKER)
+                        fill_time = open_time if match.at_open else bar.timestamp
+                        self._venue_fill(working, VenueFill(quantity=quantity, price=price,
+                                                            requested_price=match.price, timestamp=fill_time,
+                                                            liquidity=liquidity))
+            if working.terminal is None and working.venue_remaining > 0:
+                if order.order_type in (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT):
+                    if state.trail_adjust(bar.close):
+                        self._update(working, stop_price=state.stop, limit_price=state.limit)
+                if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                    reason = "unfilled remainder of an IOC order" if filled > 0 else "not fillable at once"
+                    self._venue_terminate(working, OrderStatus.CANCELLED, bar.timestamp, reason)
+
+    # ------------------------------------------------------------------ venue side
+    def _venue_fill(self, working: WorkingOrder, fill: VenueFill) -> None:
+        working.venue_filled += fill.quantity
+        working.in_flight_reports += 1
+        due = fill.timestamp + self._draw_fill_latency()
+        self.queue.add_action(due, ActionKind.FILL_REPORT, working.order.order_id, fill)
+        order = working.order
+        if order.oco_group is not None:
+            self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, fill.timestamp, "oco")
+        if working.venue_remaining <= 0:
+            working.terminal = OrderStatus.FILLED.value
+            self._on_venue_filled(working, fill.timestamp)
+        self._drain(fill.timestamp)
+
+    def _on_venue_filled(self, working: WorkingOrder, ts: datetime) -> None:
+        order = working.order
+        for child_id in self._children.get(order.order_id, ()):
+            child = self._working.get(child_id)
+            if child is not None and not child.active:
+                child.active = True
+                # Children trade from the next bar: the parent's bar is done.
+                if child.live_from is not None and self.clock is not None:
+                    child.live_from = max(child.live_from, self.clock)
+        if order.parent_id is not None:
+            self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
+
+    def _cancel_group(self, ids: Iterable[str], except_id: str, ts: datetime, reason: str) -> None:
+        for other_id in list(ids):
+            if other_id == except_id:
+                continue
+            other = self._working.get(other_id)
+            if other is not None and other.terminal is None:
+                self._venue_terminate(other, OrderStatus.CANCELLED, ts, reason)
+
+    def _venue_terminate(self, working: WorkingOrder, status: OrderStatus, ts: datetime, reason: str) -> None:
+        """Stop ``working`` at the venue; the account hears of it after pending fill reports."""
+        if working.terminal is not None:
+            return
+        working.terminal = status.value
+        working.terminal_reason = reason
+        order = working.order
+        if working.in_flight_reports == 0:
+            self._finish(working, ts)
+        for child_id in self._children.get(order.order_id, ()):
+            child = self._working.get(child_id)
+            if child is not None and child.terminal is None:
+                self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent " + status.value)
+        if order.oco_group is not None and status is not OrderStatus.FILLED:
+            self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
+        if order.parent_id is not None and status is not OrderStatus.FILLED:
+            siblings = self._children.get(order.parent_id, [])
+            parent = self._working.get(order.parent_id)
+            if parent is None:  # parent done: a child leaving takes its siblings with it
+                self._cancel_group(siblings, order.order_id, ts, "bracket")
+
+    def _finish(self, working: WorkingOrder, ts: datetime) -> None:
+        status = OrderStatus(working.terminal)
+        order = working.order
+        if status is OrderStatus.FILLED:
+            self._retire(working)
+            return
+        if status is OrderStatus.CANCELLED:
+            self._update(working, status=OrderStatus.CANCELLED, cancelled_at=ts)
+            self._emit(OrderCancelled, timestamp=ts, order=working.order, reason=working.terminal_reason)
+        elif status is OrderStatus.EXPIRED:
+            self._update(working, status=OrderStatus.EXPIRED, cancelled_at=ts)
+            self._emit(OrderExpired, timestamp=ts, order=working.order)
+        elif status is OrderStatus.REJECTED:
+            self._update(working, status=OrderStatus.REJECTED)
+            self._emit(OrderRejected, timestamp=ts, order=working.order,
+                       reason=order.rejection_reason or RejectionReason.INSUFFICIENT_FUNDS,
+                       message=working.terminal_reason)
+        self._retire(working)
+
+    def _retire(self, working: WorkingOrder) -> None:
+        order_id = working.order.order_id
+        self._working.pop(order_id, None)
+        book = self._by_symbol.get(working.order.symbol)
+        if book is not None:
+            book.pop(order_id, None)
+            if not book:
+                del self._by_symbol[working.order.symbol]
+        # Groups are looked up by id; drop them once every member is finished.
+        group = working.order.oco_group
+        if group is not None and not any(i in self._working for i in self._oco.get(group, ())):
+            self._oco.pop(group, None)
+        parent_id = working.order.parent_id
+        if parent_id is not None and parent_id not in self._working and not any(
+            i in self._working for i in self._children.get(parent_id, ())
+        ):
+            self._children.pop(parent_id, None)
+        if parent_id is None and not any(i in self._working for i in self._children.get(order_id, ())):
+            self._children.pop(order_id, None)
+
+    def _draw_fill_latency(self) -> timedelta:
+        low, high = self.latency.fill_latency_min, self.latency.fill_latency_max
+        if low == high:
+            return low
+        span = (high - low) // timedelta(microseconds=1)
+        return low + timedelta(microseconds=self.rng.randint(0, span))
+
+    # ------------------------------------------------------------------ actions
+    def _drain(self, until: datetime) -> None:
+        queue = self.queue
+        while True:
+            action = queue.pop_due(until)
+            if action is None:
+                return
+            self._dispatch(action)
+
+    def _dispatch(self, action: PendingAction) -> None:
+        working = self._working.get(action.order_id)
+        if working is None:
+            return
+        if action.kind is ActionKind.SUBMIT:
+            self._arrive(working, action.due_time)
+        elif action.kind is ActionKind.CANCEL:
+            self._cancel_arrives(working, action.due_time)
+        else:
+            self._report_fill(working, action.payload, action.due_time)
+
+    def _arrive(self, working: WorkingOrder, ts: datetime) -> None:
+        working.live_from = ts
+        if working.cancel_at_venue:
+            working.terminal = OrderStatus.CANCELLED.value
+            working.terminal_reason = "user"
+            self._finish(working, ts)
+            return
+        if working.order.status is OrderStatus.SUBMITTED:
+            self._update(working, status=OrderStatus.ACCEPTED, accepted_at=ts)
+        else:  # PENDING_CANCEL: accepted while the cancel is on its way
+            self._update(working, accepted_at=ts)
+        if working.match.order_type in (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT) \
+                and working.match.stop is None:
+            last = self._last_price.get(working.order.symbol)
+            if last is not None:
+                working.match.trail_adjust(last)
+                self._update(working, stop_price=working.match.stop, limit_price=working.match.limit)
+        self._emit(OrderAccepted, timestamp=ts, order=working.order)
+        if working.order.order_type is OrderType.MARKET and self.fill.market_at_last_close:
+            last = self._last_price.get(working.order.symbol)
+            if last is not None and working.active:
+                self._venue_fill(working, VenueFill(quantity=working.venue_remaining, price=last,
+                                                    requested_price=last, timestamp=ts,
+                                                    liquidity=LiquiditySide.TAKER))
+
+    def _cancel_arrives(self, working: WorkingOrder, ts: datetime) -> None:
+        if working.terminal is not None:
+            if working.terminal == OrderStatus.FILLED.value:
+                self._emit(CancelRejected, timestamp=ts, order_id=working.order.order_id, order=working.order,
+                           reason=RejectionReason.TOO_LATE_TO_CANCEL,
+                           message=f"order {working.order.order_id!r} filled before the cancel reached the venue")
+            return
+        if working.live_from is None:
+            working.cancel_at_venue = True  # overtook its order: cancel it on arrival
+            return
+        self._venue_terminate(working, OrderStatus.CANCELLED, ts, "user")
+
+    def _report_fill(self, working: WorkingOrder, fill: VenueFill, ts: datetime) -> None:
+        working.in_flight_reports -= 1
+        order = working.order
+        symbol = order.symbol
+        inst = self.portfolio.instrument(symbol)
+        pos = self.portfolio.position(symbol)
+        signed = fill.quantity if order.side is OrderSide.BUY else -fill.quantity
+        closed, opened = split_fill(pos.quantity, signed)
+        first = not working.commission_charged
+        comm_closed = comm_opened = ZERO
+        if closed != 0:
+            comm_closed = self.commission.commission(abs(closed), fill.price, inst, first)
+            first = False
+        if opened != 0:
+            comm_opened = self.commission.commission(abs(opened), fill.price, inst, first)
+        booking = self.portfolio.book_fill(symbol, signed, fill.price, comm_closed, comm_opened,
+                                           refuse_unfunded=self.fill.refuse_unfunded_fills)
+        executed = booking.closed + booking.opened
+        if executed != 0:
+            working.commission_charged = True
+            quantity = abs(executed)
+            count = len(order.executions) + 1
+            execution = OrderExecution(
+                execution_id=f"{order.order_id}-{count}", quantity=quantity, price=fill.price,
+                commission=booking.commission, slippage=(fill.price - fill.requested_price) * order.side.sign,
+                timestamp=fill.timestamp, liquidity=fill.liquidity, reported_at=ts,
+            )
+            filled = order.filled_quantity + quantity
+            prior = order.avg_fill_price if order.avg_fill_price is not None else ZERO
+            avg = (prior * order.filled_quantity + fill.price * quantity) / filled
+            status = order.status
+            if filled >= order.quantity:
+                status = OrderStatus.FILLED
+            elif status in (OrderStatus.ACCEPTED, OrderStatus.SUBMITTED):
+                status = OrderStatus.PARTIALLY_FILLED
+            self._update(working, status=status, filled_quantity=filled, avg_fill_price=avg,
+                         executions=(*order.executions, execution),
+                         filled_at=ts if status is OrderStatus.FILLED else order.filled_at)
+            self._emit(OrderFilled, timestamp=ts, order=working.order, execution=execution,
+                       closed_quantity=booking.closed, opened_quantity=booking.opened,
+                       realized_pnl=booking.realized_pnl, position_quantity=pos.quantity,
+                       position_avg_price=pos.avg_price, requested_price=fill.requested_price)
+        if booking.opening_refused:
+            working.terminal = OrderStatus.REJECTED.value
+            working.terminal_reason = (
+                f"insufficient funds at execution: opening {abs(signed) - abs(executed)} {symbol} at "
+                f"{fill.price} would take cash below zero"
+            )
+            self._update(working, rejection_reason=RejectionReason.INSUFFICIENT_FUNDS,
+                         rejection_message=working.terminal_reason)
+            self._venue_cancel_dependents(working, ts)
+        if working.in_flight_reports == 0 and working.terminal is not None:
+            self._finish(working, ts)
+
+    def _venue_cancel_dependents(self, working: WorkingOrder, ts: datetime) -> None:
+        order = working.order
+        for child_id in self._children.get(order.order_id, ()):
+            child = self._working.get(child_id)
+            if child is not None and child.terminal is None:
+                self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent rejected")
+        if order.oco_group is not None:
+            self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
+
+    def _update(self, working: WorkingOrder, **changes: Any) -> None:
+        order = working.order
+        target = changes.get("status")
+        if target is not None and target is not order.status:
+            order.status.transition(target)
+        new = replace(order, **changes)
+        working.order = new
+        self._orders[new.order_id] = new
+
+
+def _match_state(order: Order) -> MatchState:
+    return MatchState(
+        side=order.side, order_type=order.order_type, stop=order.stop_price, limit=order.limit_price,
+        trail_amount=order.trail_amount, trail_percent=order.trail_percent,
+    )
+
+
+def _check_type(name: str, value: object, expected: type) -> None:
+    if not isinstance(value, expected):
+        raise ConfigError(f"{name} must be a {expected.__name__}, got {type(value).__name__}")
+
+
+def _check_simulator_id(value: str) -> str:
+    if not isinstance(value, str) or not value or value in (".", "..") or any(
+        c in value for c in "/\\\0:"
+    ) or not value.isprintable():
+        raise ConfigError(f"simulator_id must be a plain name (no path separators), got {value!r}")
+    return value
+
+
+def day_end(ts: datetime) -> datetime:
+    """End of ``ts``'s calendar day: where DAY orders expire."""
+    return datetime.combine(ts.date(), END_OF_DAY, tzinfo=ts.tzinfo)

@@ -1,0 +1,71 @@
+"""Per-order working state kept by the simulator (private to the execution layer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from finbot_bt.contracts.enums import LiquiditySide
+from finbot_bt.contracts.orders import Order
+from finbot_bt.execution.matching import MatchState
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueFill:
+    """A fill that happened at the venue and is travelling to the account."""
+
+    quantity: Decimal
+    price: Decimal
+    requested_price: Decimal
+    timestamp: datetime
+    liquidity: LiquiditySide
+
+
+class WorkingOrder:
+    """An open order plus what the venue and the account know about it.
+
+    ``live_from`` is when the order reached the venue (None while in flight);
+    ``venue_filled`` counts fills done at the venue, reported or not;
+    ``terminal`` is a terminal status decided at the venue but held back until
+    every fill report has reached the account.
+    """
+
+    __slots__ = (
+        "active",
+        "cancel_at_venue",
+        "commission_charged",
+        "in_flight_reports",
+        "live_from",
+        "match",
+        "order",
+        "sequence",
+        "submitted_at",
+        "terminal",
+        "terminal_reason",
+        "venue_filled",
+    )
+
+    def __init__(self, order: Order, match: MatchState, submitted_at: datetime, sequence: int) -> None:
+        self.order = order
+        self.match = match
+        self.live_from: datetime | None = None
+        self.active = order.parent_id is None
+        self.venue_filled = ZERO
+        self.cancel_at_venue = False
+        self.terminal: str | None = None
+        self.terminal_reason = ""
+        self.submitted_at = submitted_at
+        self.commission_charged = False
+        self.in_flight_reports = 0
+        self.sequence = sequence
+
+    @property
+    def venue_remaining(self) -> Decimal:
+        return self.order.quantity - self.venue_filled
+
+    @property
+    def at_venue(self) -> bool:
+        return self.live_from is not None and self.terminal is None
