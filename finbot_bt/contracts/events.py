@@ -60,7 +60,8 @@ class OrderFilled(OrderEvent):
 
     ``closed_quantity``/``opened_quantity`` split the signed fill the way the
     position changed (closing part first); ``realized_pnl`` is the P&L of the
-    closing part before commission; ``position_quantity``/``position_avg_price``
+    closing part before commission; ``closed_commission`` is the part of the
+    execution's commission charged on the closing part; ``position_quantity``/``position_avg_price``
     describe the position after the fill; ``latency_seconds`` is the time from
     submission to this report.
     """
@@ -69,6 +70,7 @@ class OrderFilled(OrderEvent):
     closed_quantity: Decimal
     opened_quantity: Decimal
     realized_pnl: Decimal
+    closed_commission: Decimal
     position_quantity: Decimal
     position_avg_price: Decimal
     requested_price: Decimal

@@ -26,6 +26,7 @@ A limit order never fills worse than its limit. The result is a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from finbot_bt.contracts.enums import OrderSide, OrderType
@@ -49,6 +50,7 @@ class Match:
     at_open: bool
     limit: bool
     slippable: bool = True
+    fill_time: datetime | None = None
 
 
 class MatchState:

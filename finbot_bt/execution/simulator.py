@@ -70,7 +70,7 @@ from finbot_bt.execution.accounting import (
 )
 from finbot_bt.execution.commission import CommissionModel, NoCommission
 from finbot_bt.execution.fills import FillConfig
-from finbot_bt.execution.matching import MatchState, match_order
+from finbot_bt.execution.matching import Match, MatchState, match_order
 from finbot_bt.execution.queue import ActionKind, PendingAction, PendingActionQueue
 from finbot_bt.execution.slippage import NoSlippage, SlippageModel
 from finbot_bt.execution.validation import validate_order
@@ -504,14 +504,12 @@ class ExecutionSimulator:
         try:
             self._batch_cash = None
             self._batch_positions = {}
-            timed = sorted(
-                ((self._open_time(symbol, bar), symbol, bar) for symbol, bar in bars.items()),
-                key=lambda item: (item[0], item[1]),
-            )
-            for open_time, symbol, bar in timed:
+            groups: dict[datetime, dict[str, Bar]] = {}
+            for symbol, bar in bars.items():
+                groups.setdefault(self._open_time(symbol, bar), {})[symbol] = bar
+            for open_time in sorted(groups):
                 self._drain(open_time)
-                self._expire(symbol, bar.timestamp)
-                self._match_symbol(symbol, bar, open_time)
+                self._match_bars(groups[open_time], open_time)
             self._drain(timestamp)
             self._expire_all(timestamp)
             for symbol, bar in bars.items():
@@ -562,62 +560,97 @@ class ExecutionSimulator:
         last = self._last_bar.get(symbol)
         return last.timestamp if last is not None else bar.timestamp
 
-    def _expire(self, symbol: str, now: datetime) -> None:
-        for working in list(self._by_symbol.get(symbol, {}).values()):
-            expire_at = working.order.expire_at
-            if expire_at is not None and now > expire_at and working.terminal is None:
-                self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
-
     def _expire_all(self, now: datetime) -> None:
         for working in list(self._working.values()):
             expire_at = working.order.expire_at
             if expire_at is not None and now > expire_at and working.terminal is None:
                 self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
 
-    def _match_symbol(self, symbol: str, bar: Bar, open_time: datetime) -> None:
-        book = self._by_symbol.get(symbol)
-        if not book:
-            return
-        used = ZERO
-        cap = self.fill.volume_cap
-        for working in list(book.values()):
-            live_from = working.live_from
-            if (live_from is None or live_from > open_time or not working.active
-                    or working.terminal is not None or working.venue_remaining <= 0):
+    def _match_bars(self, bars: dict[str, Bar], open_time: datetime) -> None:
+        """Try every open order on these bars' symbols, in submission order.
+
+        Like BackBroker's single pass over its pending queue: each order is
+        checked once (expiry first, then its fill rule), across symbols in
+        the order the orders were submitted.
+        """
+        candidates: list[WorkingOrder] = []
+        for symbol in bars:
+            book = self._by_symbol.get(symbol)
+            if book:
+                candidates.extend(book.values())
+        if len(bars) > 1:
+            candidates.sort(key=_by_sequence)
+        used: dict[str, Decimal] = {}
+        for working in candidates:
+            if working.terminal is not None:
                 continue
-            order = working.order
-            state = working.match
-            match = match_order(state, bar)
-            filled = ZERO
-            if match is not None:
-                remaining = working.venue_remaining
-                quantity = remaining
-                if cap is not None:
-                    quantity = cap.available(order, remaining, match.price, bar, used)
-                if order.time_in_force is TimeInForce.FOK and quantity < remaining:
-                    quantity = ZERO
-                if quantity > 0:
-                    price = match.price
-                    if match.slippable:
-                        slipped = self.slippage.apply(order.side, match.price, match.bound, quantity, bar,
-                                                      at_open=match.at_open, limit=match.limit)
-                        price = slipped if slipped is not None else ZERO
-                    if price > 0:
-                        used += quantity
-                        filled = quantity
-                        liquidity = (LiquiditySide.MAKER if not match.at_open and not match.slippable
-                                     else LiquiditySide.TAKER)
+            bar = bars[working.order.symbol]
+            expire_at = working.order.expire_at
+            if expire_at is not None and bar.timestamp > expire_at:
+                self._venue_terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
+                continue
+            live_from = working.live_from
+            if live_from is None or live_from > open_time or not working.active:
+                continue
+            used[working.order.symbol] = self._match_one(
+                working, bar, open_time, used.get(working.order.symbol, ZERO)
+            )
+
+    def _match_one(self, working: WorkingOrder, bar: Bar, open_time: datetime, used: Decimal) -> Decimal:
+        order = working.order
+        state = working.match
+        match = self._find_match(working, bar)
+        filled = ZERO
+        if match is not None:
+            remaining = working.venue_remaining
+            quantity = remaining
+            cap = self.fill.volume_cap
+            if cap is not None:
+                quantity = cap.available(order, remaining, match.price, bar, used)
+            if order.time_in_force is TimeInForce.FOK and quantity < remaining:
+                quantity = ZERO
+            if quantity > 0:
+                price: Decimal | None = match.price
+                if match.slippable:
+                    price = self.slippage.apply(order.side, match.price, match.bound, quantity, bar,
+                                                at_open=match.at_open, limit=match.limit)
+                if price is not None:
+                    used += quantity
+                    filled = quantity
+                    liquidity = (LiquiditySide.MAKER if not match.at_open and not match.slippable
+                                 else LiquiditySide.TAKER)
+                    if match.fill_time is not None:
+                        fill_time = match.fill_time
+                    else:
                         fill_time = open_time if match.at_open else bar.timestamp
-                        self._venue_fill(working, VenueFill(quantity=quantity, price=price,
-                                                            requested_price=match.price, timestamp=fill_time,
-                                                            liquidity=liquidity))
-            if working.terminal is None and working.venue_remaining > 0:
-                if order.order_type in (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT):
-                    if state.trail_adjust(bar.close):
-                        self._update(working, stop_price=state.stop, limit_price=state.limit)
-                if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-                    reason = "unfilled remainder of an IOC order" if filled > 0 else "not fillable at once"
-                    self._venue_terminate(working, OrderStatus.CANCELLED, bar.timestamp, reason)
+                    self._venue_fill(working, VenueFill(quantity=quantity, price=price,
+                                                        requested_price=match.price, timestamp=fill_time,
+                                                        liquidity=liquidity))
+        if working.terminal is None and working.venue_remaining > 0:
+            if order.order_type in _TRAILING and state.trail_adjust(bar.close):
+                self._update(working, stop_price=state.stop, limit_price=state.limit)
+            if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                reason = "unfilled remainder of an IOC order" if filled > 0 else "not fillable at once"
+                self._venue_terminate(working, OrderStatus.CANCELLED, bar.timestamp, reason)
+        return used
+
+    def _find_match(self, working: WorkingOrder, bar: Bar) -> Match | None:
+        kind = working.match.order_type
+        symbol = working.order.symbol
+        if kind is OrderType.MARKET and self.fill.market_at_last_close:
+            last = self._last_price.get(symbol)
+            if last is not None:  # cheat-on-close: the close before this bar
+                bound = bar.high if working.order.side is OrderSide.BUY else bar.low
+                return Match(last, bound, True, False, fill_time=working.live_from)
+        if kind is OrderType.MARKET_ON_CLOSE and not bar.session_close:
+            previous = self._last_bar.get(symbol)
+            live_from = working.live_from
+            if previous is not None and live_from is not None and bar.timestamp.date() > live_from.date() \
+                    and previous.timestamp >= live_from:
+                # The session closed between bars: fill at the last close of the order's day.
+                return Match(previous.close, previous.close, False, False, slippable=False,
+                             fill_time=previous.timestamp)
+        return match_order(working.match, bar)
 
     # ------------------------------------------------------------------ venue side
     def _venue_fill(self, working: WorkingOrder, fill: VenueFill) -> None:
@@ -758,12 +791,6 @@ class ExecutionSimulator:
                 working.match.trail_adjust(last)
                 self._update(working, stop_price=working.match.stop, limit_price=working.match.limit)
         self._emit(OrderAccepted, timestamp=ts, order=working.order)
-        if working.order.order_type is OrderType.MARKET and self.fill.market_at_last_close:
-            last = self._last_price.get(working.order.symbol)
-            if last is not None and working.active:
-                self._venue_fill(working, VenueFill(quantity=working.venue_remaining, price=last,
-                                                    requested_price=last, timestamp=ts,
-                                                    liquidity=LiquiditySide.TAKER))
 
     def _cancel_arrives(self, working: WorkingOrder, ts: datetime) -> None:
         if working.terminal is not None:
@@ -817,7 +844,8 @@ class ExecutionSimulator:
                          filled_at=ts if status is OrderStatus.FILLED else order.filled_at)
             self._emit(OrderFilled, timestamp=ts, order=working.order, execution=execution,
                        closed_quantity=booking.closed, opened_quantity=booking.opened,
-                       realized_pnl=booking.realized_pnl, position_quantity=pos.quantity,
+                       realized_pnl=booking.realized_pnl, closed_commission=comm_closed,
+                       position_quantity=pos.quantity,
                        position_avg_price=pos.avg_price, requested_price=fill.requested_price)
         if booking.opening_refused:
             working.terminal = OrderStatus.REJECTED.value
@@ -848,6 +876,13 @@ class ExecutionSimulator:
         new = replace(order, **changes)
         working.order = new
         self._orders[new.order_id] = new
+
+
+def _by_sequence(working: WorkingOrder) -> int:
+    return working.sequence
+
+
+_TRAILING = (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT)
 
 
 def _match_state(order: Order) -> MatchState:
