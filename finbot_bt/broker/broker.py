@@ -1,0 +1,622 @@
+"""FinbotBroker: a Backtrader broker backed by the engine-agnostic ExecutionSimulator.
+
+The broker only translates: Backtrader orders become core orders, each bar of
+every feed becomes a core ``Bar``, and core events become Backtrader order
+notifications. Decisions (fills, costs, risk, latency) live in the core.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+
+import backtrader as bt
+
+from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
+from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
+from finbot_bt.broker.translate import bar_from_data, core_time, is_daily, order_from_bt
+from finbot_bt.contracts.enums import OrderStatus, RejectionReason
+from finbot_bt.contracts.events import (
+    ExecutionEvent,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
+from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
+from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.positions import Instrument
+from finbot_bt.errors import ConfigError
+from finbot_bt.execution.commission import CommissionModel
+from finbot_bt.execution.fills import FillConfig
+from finbot_bt.execution.simulator import ExecutionSimulator
+from finbot_bt.execution.slippage import SlippageModel
+
+EPOCH = datetime(1970, 1, 1)
+
+
+class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
+    """Drop-in replacement for ``bt.brokers.BackBroker`` with realistic execution.
+
+    With no arguments it behaves like ``BackBroker()``: cash 10,000, instant
+    latency, no risk limits, no slippage, Backtrader commission schemes.
+
+    Parameters (in addition to BackBroker's ``cash``, ``checksubmit``,
+    ``slip_*``, ``coc``, ``coo``, ``filler``, ``fundstartval``, ``fundmode``)
+    ----------
+    latency : LatencyConfig or str or None
+        ``"instant"`` (default), ``"fast"``, ``"normal"``, ``"slow"`` or a config.
+    risk : RiskConfig or None
+        Pre-trade risk rules; rejections arrive as ``Rejected`` notifications
+        with ``order.info.reject_reason`` and ``order.info.reject_message``.
+    slippage : SlippageModel or None
+        A core slippage model; overrides the ``slip_*`` parameters.
+    commission : CommissionModel or CommInfoBase
+        A core commission model replaces Backtrader's commission schemes.
+    fill : FillConfig or None
+        Volume caps (partial fills) and funds checks.
+    seed : int
+        Seed of the simulator's RNG (latency draws).
+    simulator_id : str or None
+        Plain name for order ids and checkpoints.
+    session_open, session_close : datetime.time
+        Trading session of daily bars, in simulated time: daily bars open at
+        ``session_open``; pandas bars stamped at midnight are placed at
+        ``session_close``.
+    """
+
+    params = (
+        ("cash", 10000.0),
+        ("checksubmit", True),
+        ("eosbar", False),
+        ("filler", None),
+        ("slip_perc", 0.0),
+        ("slip_fixed", 0.0),
+        ("slip_open", False),
+        ("slip_limit", True),
+        ("slip_match", True),
+        ("slip_out", False),
+        ("coc", False),
+        ("coo", False),
+        ("int2pnl", True),
+        ("shortcash", True),
+        ("fundstartval", 100.0),
+        ("fundmode", False),
+        ("latency", None),
+        ("risk", None),
+        ("slippage", None),
+        ("fill", None),
+        ("seed", 0),
+        ("simulator_id", None),
+        ("checkpoint_dir", None),
+        ("checkpoint_every", None),
+        ("resume", False),
+        ("session_open", time(9, 30)),
+        ("session_close", time(16, 0)),
+        ("record_events", True),
+    )
+
+    def __init__(self) -> None:
+        self._core_commission: CommissionModel | None = None
+        self._validate_params()
+        super().__init__()
+
+    # ------------------------------------------------------------------ configuration
+    def _validate_params(self) -> None:
+        p = self.p
+        config_decimal("cash", p.cash)
+        if p.cash < 0:
+            raise ConfigError(f"cash must be >= 0, got {p.cash!r}")
+        self._latency: LatencyConfig = resolve_latency(p.latency)
+        if p.risk is not None:
+            from finbot_bt.contracts.risk import RiskConfig
+
+            if not isinstance(p.risk, RiskConfig):
+                raise ConfigError(f"risk must be a RiskConfig, got {type(p.risk).__name__}")
+        if p.slippage is not None and not isinstance(p.slippage, SlippageModel):
+            raise ConfigError(f"slippage must be a SlippageModel, got {type(p.slippage).__name__}")
+        if p.fill is not None and not isinstance(p.fill, FillConfig):
+            raise ConfigError(f"fill must be a FillConfig, got {type(p.fill).__name__}")
+        if isinstance(p.commission, CommissionModel):
+            self._core_commission = p.commission
+            p.commission = bt.CommInfoBase(percabs=True)
+        if not isinstance(p.seed, int) or isinstance(p.seed, bool):
+            raise ConfigError(f"seed must be an int, got {p.seed!r}")
+        if not p.shortcash:
+            raise ConfigError("shortcash=False is not supported: short sale proceeds are credited to cash")
+        if p.checkpoint_every is not None and (not isinstance(p.checkpoint_every, int) or p.checkpoint_every <= 0):
+            raise ConfigError(f"checkpoint_every must be a positive int, got {p.checkpoint_every!r}")
+        for name in ("session_open", "session_close"):
+            if not isinstance(getattr(p, name), time):
+                raise ConfigError(f"{name} must be a datetime.time, got {getattr(p, name)!r}")
+
+    def _fill_config(self) -> FillConfig:
+        base = self.p.fill if self.p.fill is not None else FillConfig()
+        changes: dict[str, Any] = {
+            "check_funds_on_submit": bool(self.p.checksubmit) and base.check_funds_on_submit,
+            "market_at_last_close": bool(self.p.coc) or base.market_at_last_close,
+        }
+        if self.p.filler is not None and base.volume_cap is None:
+            changes["volume_cap"] = BacktraderFillerCap(filler=self.p.filler, resolve_order=self._bt_order_for)
+        return dataclasses.replace(base, **changes)
+
+    def _slippage_model(self) -> SlippageModel:
+        if self.p.slippage is not None:
+            model: SlippageModel = self.p.slippage
+            return model
+        p = self.p
+        return backbroker_slippage(p.slip_perc, p.slip_fixed, p.slip_open, p.slip_limit, p.slip_match, p.slip_out)
+
+    def _build_simulator(self) -> ExecutionSimulator:
+        commission = self._core_commission or BacktraderCommission(resolve=self._comminfo_for_symbol)
+        sim = ExecutionSimulator(
+            config_decimal("cash", self.p.cash),
+            latency=self._latency,
+            slippage=self._slippage_model(),
+            commission=commission,
+            fill=self._fill_config(),
+            risk=self.p.risk,
+            seed=self.p.seed,
+            simulator_id=self.p.simulator_id,
+        )
+        sim.add_listener(self._on_event)
+        return sim
+
+    # ------------------------------------------------------------------ lifecycle
+    def init(self) -> None:
+        super().init()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.startingcash = self.cash = float(self.p.cash)
+        self.sim = self._build_simulator()
+        self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(bt.Position)
+        self.notifs: collections.deque[Any] = collections.deque()
+        self._bt_orders: dict[str, Any] = {}
+        self._core_ids: dict[int, str] = {}
+        self._deferred: list[ExecutionEvent] = []
+        self._in_submit = False
+        self._symbols: dict[Any, str] = {}
+        self._datas_by_symbol: dict[str, Any] = {}
+        self._instrument_keys: dict[str, tuple[Any, Any]] = {}
+        self._last_len: dict[Any, int] = {}
+        self._last_ts: dict[Any, datetime] = {}
+        self._now: datetime | None = None
+        self._oco_leader: dict[int, int] = {}
+        self._held: dict[int, list[Any]] = {}
+        self._cash_addition: collections.deque[float] = collections.deque()
+        self._value = self.cash
+        self._fundshares = self.cash / self.p.fundstartval
+        self._fundval = float(self.p.fundstartval)
+        self.events: list[ExecutionEvent] = []
+        self.equity_curve: list[tuple[datetime, float, float]] = []
+        self._bars_seen = 0
+
+    def start(self) -> None:
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+
+    # ------------------------------------------------------------------ BackBroker setters
+    def set_cash(self, cash: float) -> None:
+        """Set starting cash (as BackBroker: also survives ``start()``)."""
+        amount = config_decimal("cash", cash)
+        self.p.cash = cash
+        self.startingcash = self.cash = float(cash)
+        self._value = float(cash)
+        self.sim.portfolio.cash = amount
+        self.sim.initial_cash = amount
+
+    setcash = set_cash
+
+    def add_cash(self, cash: float) -> None:
+        """Deposit (or withdraw, negative) cash at the next bar, as BackBroker does."""
+        config_decimal("cash", cash)
+        self._cash_addition.append(float(cash))
+
+    def set_coc(self, coc: bool) -> None:
+        """Cheat-on-close: market orders fill at the close of their creation bar."""
+        self.p.coc = coc
+        self.sim.fill = self._fill_config()
+
+    def set_coo(self, coo: bool) -> None:
+        """Cheat-on-open: market orders placed in ``next_open`` fill at that bar's open."""
+        self.p.coo = coo
+
+    def set_checksubmit(self, checksubmit: bool) -> None:
+        self.p.checksubmit = checksubmit
+        self.sim.fill = self._fill_config()
+
+    def set_filler(self, filler: Any) -> None:
+        """Use a Backtrader filler (volume-based partial fills)."""
+        self.p.filler = filler
+        self.sim.fill = self._fill_config()
+
+    def set_slippage_perc(self, perc: float, slip_open: bool = True, slip_limit: bool = True,
+                          slip_match: bool = True, slip_out: bool = False) -> None:
+        """BackBroker's percentage slippage (``perc`` 0.01 = 1 %)."""
+        self.p.slip_perc, self.p.slip_fixed = perc, 0.0
+        self._set_slip_flags(slip_open, slip_limit, slip_match, slip_out)
+
+    def set_slippage_fixed(self, fixed: float, slip_open: bool = True, slip_limit: bool = True,
+                           slip_match: bool = True, slip_out: bool = False) -> None:
+        """BackBroker's fixed slippage (price units)."""
+        self.p.slip_perc, self.p.slip_fixed = 0.0, fixed
+        self._set_slip_flags(slip_open, slip_limit, slip_match, slip_out)
+
+    def _set_slip_flags(self, slip_open: bool, slip_limit: bool, slip_match: bool, slip_out: bool) -> None:
+        p = self.p
+        p.slip_open, p.slip_limit, p.slip_match, p.slip_out = slip_open, slip_limit, slip_match, slip_out
+        self.sim.slippage = self._slippage_model()
+
+    def set_int2pnl(self, int2pnl: bool) -> None:
+        self.p.int2pnl = int2pnl
+
+    def set_shortcash(self, shortcash: bool) -> None:
+        if not shortcash:
+            raise ConfigError("shortcash=False is not supported: short sale proceeds are credited to cash")
+
+    def set_eosbar(self, eosbar: bool) -> None:
+        self.p.eosbar = eosbar
+
+    seteosbar = set_eosbar
+
+    def set_fundmode(self, fundmode: bool, fundstartval: float | None = None) -> None:
+        self.p.fundmode = fundmode
+        if fundstartval is not None:
+            self.set_fundstartval(fundstartval)
+
+    def set_fundstartval(self, fundstartval: float) -> None:
+        self.p.fundstartval = fundstartval
+        self._fundval = float(fundstartval)
+        self._fundshares = self.cash / fundstartval
+
+    def get_fundmode(self) -> bool:
+        return bool(self.p.fundmode)
+
+    fundmode = property(get_fundmode, set_fundmode)
+
+    def get_fundshares(self) -> float:
+        return self._fundshares
+
+    fundshares = property(get_fundshares)
+
+    def get_fundvalue(self) -> float:
+        return self._fundval
+
+    fundvalue = property(get_fundvalue)
+
+    def get_leverage(self) -> float:
+        return 1.0
+
+    # ------------------------------------------------------------------ queries
+    def getcash(self) -> float:
+        """Cash, as of the last bar (BackBroker semantics)."""
+        return self.cash
+
+    get_cash = getcash
+
+    def getvalue(self, datas: Any = None, mkt: bool = False, lever: bool = False) -> float:
+        """Portfolio value (cached at each bar), or the position value of ``datas``."""
+        if datas is None:
+            if mkt:
+                return self._value - self.cash
+            return self._value
+        total = 0.0
+        for data in datas:
+            comminfo = self.getcommissioninfo(data)
+            total += comminfo.getvaluesize(self.positions[data].size, data.close[0])
+        if len(datas) == 1:
+            return total
+        return self.cash + total
+
+    get_value = getvalue
+
+    def get_value_lever(self, datas: Any = None, mkt: bool = False) -> float:
+        return self.getvalue(datas=datas, mkt=mkt)
+
+    def getposition(self, data: Any) -> bt.Position:
+        """The live Backtrader position of ``data``."""
+        return self.positions[data]
+
+    def get_orders_open(self, safe: bool = False) -> list[Any]:
+        """Accepted orders still working (clones if ``safe``)."""
+        out = [o for o in self._bt_orders.values() if o.status in (bt.Order.Accepted, bt.Order.Partial)]
+        return [o.clone() for o in out] if safe else out
+
+    def orderstatus(self, order: Any) -> int:
+        """Status of ``order`` (BackBroker's version crashes)."""
+        core_id = self._core_ids.get(order.ref)
+        tracked = self._bt_orders.get(core_id) if core_id is not None else None
+        return int((tracked or order).status)
+
+    def get_notification(self) -> Any:
+        try:
+            return self.notifs.popleft()
+        except IndexError:
+            return None
+
+    def notify(self, order: Any) -> None:
+        self.notifs.append(order.clone())
+
+    # ------------------------------------------------------------------ orders in
+    def buy(self, owner: Any, data: Any, size: float, price: float | None = None, plimit: float | None = None,
+            exectype: int | None = None, valid: Any = None, tradeid: int = 0, oco: Any = None,
+            trailamount: float | None = None, trailpercent: float | None = None, parent: Any = None,
+            transmit: bool = True, histnotify: bool = False, _checksubmit: bool = True,
+            **kwargs: Any) -> Any:
+        order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                            exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
+                            trailpercent=trailpercent, parent=parent, transmit=transmit,
+                            histnotify=histnotify)
+        order.addinfo(**kwargs)
+        self._ocoize(order, oco)
+        return self.submit(order)
+
+    def sell(self, owner: Any, data: Any, size: float, price: float | None = None, plimit: float | None = None,
+             exectype: int | None = None, valid: Any = None, tradeid: int = 0, oco: Any = None,
+             trailamount: float | None = None, trailpercent: float | None = None, parent: Any = None,
+             transmit: bool = True, histnotify: bool = False, _checksubmit: bool = True,
+             **kwargs: Any) -> Any:
+        order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                             exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
+                             trailpercent=trailpercent, parent=parent, transmit=transmit,
+                             histnotify=histnotify)
+        order.addinfo(**kwargs)
+        self._ocoize(order, oco)
+        return self.submit(order)
+
+    def _ocoize(self, order: Any, oco: Any) -> None:
+        leader = order.ref if oco is None else self._oco_leader.get(oco.ref, oco.ref)
+        self._oco_leader[order.ref] = leader
+
+    def submit(self, order: Any) -> Any:
+        """Hold bracket members until a transmitting order arrives, then send the group."""
+        group_ref = order.parent.ref if order.parent is not None else order.ref
+        if order.parent is not None and order.parent.ref not in self._core_ids \
+                and group_ref not in self._held:
+            order.reject()
+            order.addinfo(reject_reason=RejectionReason.PARENT_INACTIVE.value,
+                          reject_message="parent order was never transmitted")
+            self.notify(order)
+            return order
+        self._held.setdefault(group_ref, []).append(order)
+        if not order.transmit:
+            return order
+        last = order
+        for member in self._held.pop(group_ref):
+            last = self._transmit(member)
+        return last
+
+    def _transmit(self, order: Any) -> Any:
+        data = order.data
+        symbol = self._symbol(data)
+        self._sync_instrument(symbol, data)
+        core_id = self.sim.next_order_id()
+        self._core_ids[order.ref] = core_id
+        self._bt_orders[core_id] = order
+        order.submit()
+        if self.p.checksubmit:
+            self.notify(order)
+        if order.exectype == bt.Order.Historical:
+            self._reject_locally(order, "historical orders (add_order_history) are not supported")
+            return order
+        parent_id = self._core_ids.get(order.parent.ref) if order.parent is not None else None
+        expire_at = None
+        if order.valid:
+            expire_at = core_time(bt.num2date(order.valid), is_daily(data), self.p.session_close)
+        try:
+            core_order = order_from_bt(order, order_id=core_id, symbol=symbol,
+                                       oco_group=f"oco-{self._oco_leader.get(order.ref, order.ref)}",
+                                       parent_id=parent_id, expire_at=expire_at)
+        except (ArithmeticError, ValueError) as exc:
+            self._reject_locally(order, f"order cannot be translated: {exc}")
+            return order
+        timestamp, reference = self._submission_time(order, data)
+        self._in_submit = True
+        try:
+            self.sim.submit_order(core_order, timestamp, reference_price=reference)
+        finally:
+            self._in_submit = False
+        return order
+
+    def _reject_locally(self, order: Any, message: str) -> None:
+        order.reject()
+        order.addinfo(reject_reason=RejectionReason.INVALID_ORDER.value, reject_message=message)
+        self.notify(order)
+        self._forget(order)
+
+    def _submission_time(self, order: Any, data: Any) -> tuple[datetime, Decimal | None]:
+        now = self._now or EPOCH
+        if self.p.coo and len(data) > self._last_len.get(data, 0):
+            # next_open(): the bar has started but the broker has not seen it yet.
+            ts = core_time(data.datetime.datetime(0), is_daily(data), self.p.session_close)
+            bar = bar_from_data(data, ts, is_daily(data), self.p.session_open, self._last_ts.get(data))
+            if bar is not None:
+                open_time = bar.open_time or self._last_ts.get(data) or now
+                reference = bar.open if order.exectype == bt.Order.Market else None
+                return max(open_time, now), reference
+        return now, None
+
+    def cancel(self, order: Any, bracket: bool = False) -> bool:
+        """Request a cancel; returns True if the request was sent (the order was working)."""
+        core_id = self._core_ids.get(order.ref)
+        if core_id is None or not order.alive():
+            for group in self._held.values():
+                if order in group:
+                    group.remove(order)
+                    order.cancel()
+                    self.notify(order)
+                    return True
+            return False
+        result = self.sim.cancel_order(core_id, self._now or EPOCH)
+        return result is not None and result.status in (OrderStatus.PENDING_CANCEL, OrderStatus.CANCELLED)
+
+    # ------------------------------------------------------------------ bar loop
+    def next(self) -> None:
+        deferred, self._deferred = self._deferred, []
+        for event in deferred:
+            self._apply(event)
+        bars: dict[str, Bar] = {}
+        now = self._now
+        for data in self._feeds():
+            length = len(data)
+            if length <= self._last_len.get(data, 0):
+                continue
+            self._last_len[data] = length
+            daily = is_daily(data)
+            ts = core_time(data.datetime.datetime(0), daily, self.p.session_close)
+            bar = bar_from_data(data, ts, daily, self.p.session_open, self._last_ts.get(data))
+            self._last_ts[data] = ts
+            if bar is not None:
+                bars[self._symbol(data)] = bar
+            if now is None or ts > now:
+                now = ts
+        if now is not None:
+            self._now = now
+            self.sim.process_market_data(now, bars)
+        self._apply_cash_additions()
+        self._refresh_value()
+
+    def _feeds(self) -> list[Any]:
+        cerebro = getattr(self, "cerebro", None)
+        datas = list(cerebro.datas) if cerebro is not None else []
+        for data in self._symbols:
+            if data not in datas:
+                datas.append(data)
+        return datas
+
+    def _apply_cash_additions(self) -> None:
+        while self._cash_addition:
+            amount = self._cash_addition.popleft()
+            self._fundshares += amount / self._fundval
+            self.sim.add_cash(to_decimal(amount))
+
+    def _refresh_value(self) -> None:
+        self.cash = to_float(self.sim.cash)
+        value = self.cash
+        for data, position in self.positions.items():
+            if position.size:
+                value += self.getcommissioninfo(data).getvaluesize(position.size, data.close[0])
+        self._value = value
+        self._fundval = value / self._fundshares if self._fundshares else self._fundval
+        if self.p.record_events and self._now is not None:
+            self.equity_curve.append((self._now, self.cash, value))
+
+    # ------------------------------------------------------------------ events out
+    def _on_event(self, event: ExecutionEvent) -> None:
+        if self.p.record_events:
+            self.events.append(event)
+        if self._in_submit and self.p.checksubmit:
+            self._deferred.append(event)
+        else:
+            self._apply(event)
+
+    def _apply(self, event: ExecutionEvent) -> None:
+        if isinstance(event, OrderFilled):
+            self._apply_fill(event)
+            return
+        if not isinstance(event, (OrderAccepted, OrderRejected, OrderCancelled, OrderExpired)):
+            return
+        order = self._bt_orders.get(event.order_id)
+        if order is None:
+            return
+        if isinstance(event, OrderAccepted):
+            if order.status in (bt.Order.Created, bt.Order.Submitted):
+                if order.status == bt.Order.Created:
+                    order.submit()
+                order.accept()
+                self.notify(order)
+            return
+        if not order.alive():
+            return
+        if isinstance(event, OrderRejected):
+            if event.reason is RejectionReason.INSUFFICIENT_FUNDS:
+                order.margin()
+            else:
+                order.reject()
+            order.addinfo(reject_reason=event.reason.value, reject_message=event.message)
+        elif isinstance(event, OrderCancelled):
+            order.cancel()
+        else:
+            order.status = bt.Order.Expired
+            order.executed.dt = order.data.datetime[0]
+        self.notify(order)
+        self._forget(order)
+
+    def _apply_fill(self, event: OrderFilled) -> None:
+        order = self._bt_orders.get(event.order_id)
+        if order is None:
+            return
+        data = order.data
+        position = self.positions[data]
+        comminfo = self.getcommissioninfo(data)
+        execution = event.execution
+        price = to_float(execution.price)
+        closed = to_float(event.closed_quantity)
+        opened = to_float(event.opened_quantity)
+        size = closed + opened
+        closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
+        openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
+        closedcomm = to_float(event.closed_commission)
+        openedcomm = to_float(execution.commission - event.closed_commission)
+        psize, pprice, _, _ = position.update(size, price, data.datetime.datetime(0))
+        order.execute(self._execution_dt(order, execution.timestamp), size, price,
+                      closed, closedvalue, closedcomm, opened, openedvalue, openedcomm,
+                      comminfo.margin, to_float(event.realized_pnl), psize, pprice)
+        order.addcomminfo(comminfo)
+        self.notify(order)
+        if not order.alive():
+            self._forget(order)
+
+    def _execution_dt(self, order: Any, timestamp: datetime) -> float:
+        if self.p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):
+            return float(order.created.dt)
+        if self._latency.is_instant:
+            return float(order.data.datetime[0])
+        return float(bt.date2num(timestamp))
+
+    def _forget(self, order: Any) -> None:
+        core_id = self._core_ids.get(order.ref)
+        if core_id is not None:
+            self._bt_orders.pop(core_id, None)
+
+    def _bt_order_for(self, core_id: str) -> Any:
+        return self._bt_orders.get(core_id)
+
+    # ------------------------------------------------------------------ symbols and instruments
+    def _symbol(self, data: Any) -> str:
+        symbol = self._symbols.get(data)
+        if symbol is None:
+            base = getattr(data, "_name", "") or f"data{len(self._symbols)}"
+            symbol = base
+            n = 1
+            while symbol in self._datas_by_symbol:
+                n += 1
+                symbol = f"{base}#{n}"
+            self._symbols[data] = symbol
+            self._datas_by_symbol[symbol] = data
+        return symbol
+
+    def _comminfo_for_symbol(self, symbol: str) -> Any:
+        return self.getcommissioninfo(self._datas_by_symbol[symbol])
+
+    def _sync_instrument(self, symbol: str, data: Any) -> None:
+        comminfo = self.getcommissioninfo(data)
+        margin = None if comminfo.stocklike else comminfo.get_margin(data.close[0])
+        key = (comminfo.p.mult, margin)
+        if self._instrument_keys.get(symbol) == key:
+            return
+        position = self.sim.portfolio.positions.get(symbol)
+        if (position is not None and position.quantity != 0) or self.sim.open_orders(symbol):
+            return  # terms cannot change under an open position; keep the first ones
+        self.sim.set_instrument(Instrument(
+            symbol=symbol, multiplier=to_decimal(comminfo.p.mult),
+            margin=None if margin is None else to_decimal(margin),
+        ))
+        self._instrument_keys[symbol] = key

@@ -1,0 +1,72 @@
+"""Core cost models backed by Backtrader objects (commission schemes, fillers, slippage params)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
+from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.orders import Order
+from finbot_bt.contracts.positions import Instrument
+from finbot_bt.execution.commission import CommissionModel
+from finbot_bt.execution.fills import VolumeCap
+from finbot_bt.execution.slippage import (
+    FixedAmountSlippage,
+    NoSlippage,
+    PercentSlippage,
+    SlippageModel,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktraderCommission(CommissionModel):
+    """Commission from the data's Backtrader ``CommInfoBase``: ``comminfo.getcommission(q, p)``.
+
+    ``resolve`` maps a symbol to its commission scheme (the broker's
+    ``getcommissioninfo``), so ``setcommission`` made in a strategy's
+    ``start()`` applies, custom ``_getcommission`` overrides included.
+    """
+
+    resolve: Callable[[str], Any]
+
+    def commission(
+        self, quantity: Decimal, price: Decimal, instrument: Instrument, first_fill: bool
+    ) -> Decimal:
+        comminfo = self.resolve(instrument.symbol)
+        value = comminfo.getcommission(to_float(quantity), to_float(price))
+        return to_decimal(abs(value))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktraderFillerCap(VolumeCap):
+    """A Backtrader filler (``filler(order, price, ago) -> size``) as a core volume cap."""
+
+    filler: Any
+    resolve_order: Callable[[str], Any]
+
+    def available(
+        self, order: Order, remaining: Decimal, price: Decimal, bar: Bar, used: Decimal
+    ) -> Decimal:
+        bt_order = self.resolve_order(order.order_id)
+        if bt_order is None:
+            return remaining
+        size = self.filler(bt_order, to_float(price), 0)
+        return max(ZERO, min(remaining, to_decimal(abs(size))))
+
+
+def backbroker_slippage(
+    slip_perc: float, slip_fixed: float, slip_open: bool, slip_limit: bool, slip_match: bool, slip_out: bool
+) -> SlippageModel:
+    """BackBroker's slippage params as a core model (``slip_perc`` wins over ``slip_fixed``)."""
+    flags = {"at_open": slip_open, "on_limit": slip_limit, "cap_to_bar": slip_match,
+             "allow_outside_bar": slip_out}
+    if slip_perc:
+        return PercentSlippage(rate=config_decimal("slip_perc", slip_perc), **flags)
+    if slip_fixed:
+        return FixedAmountSlippage(amount=config_decimal("slip_fixed", slip_fixed), **flags)
+    return NoSlippage()

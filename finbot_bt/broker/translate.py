@@ -1,0 +1,134 @@
+"""Pure translation between Backtrader objects and core contracts."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+
+import backtrader as bt
+
+from finbot_bt.broker.convert import to_decimal
+from finbot_bt.contracts.enums import OrderSide, OrderType, TimeInForce
+from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.orders import Order
+
+MIDNIGHT = time(0, 0)
+
+EXECTYPE_TO_ORDER_TYPE: dict[int, OrderType] = {
+    bt.Order.Market: OrderType.MARKET,
+    bt.Order.Close: OrderType.MARKET_ON_CLOSE,
+    bt.Order.Limit: OrderType.LIMIT,
+    bt.Order.Stop: OrderType.STOP,
+    bt.Order.StopLimit: OrderType.STOP_LIMIT,
+    bt.Order.StopTrail: OrderType.TRAILING_STOP,
+    bt.Order.StopTrailLimit: OrderType.TRAILING_STOP_LIMIT,
+}
+
+
+def is_daily(data: Any) -> bool:
+    """True for feeds with a timeframe of a day or longer."""
+    return bool(getattr(data, "_timeframe", bt.TimeFrame.Days) >= bt.TimeFrame.Days)
+
+
+def core_time(dt: datetime, daily: bool, session_close: time) -> datetime:
+    """Map a Backtrader timestamp to simulated time.
+
+    Daily bars stamped at midnight (pandas feeds) are moved to the session's
+    close, so that a bar's open comes before its timestamp; other timestamps
+    are kept (CSV daily bars are already stamped at the end of the day).
+    """
+    if daily and dt.time() == MIDNIGHT:
+        return datetime.combine(dt.date(), session_close)
+    return dt
+
+
+def _price(value: float) -> Decimal | None:
+    if value is None or not math.isfinite(value) or value <= 0:
+        return None
+    return to_decimal(value)
+
+
+def bar_from_data(
+    data: Any, timestamp: datetime, daily: bool, session_open: time, previous: datetime | None
+) -> Bar | None:
+    """Build the core bar of ``data``'s current values, or None if its prices are unusable.
+
+    High and low are widened to contain open and close (some vendors' bars do
+    not). Daily bars open at ``session_open`` of their day.
+    """
+    o, h, low, c = _price(data.open[0]), _price(data.high[0]), _price(data.low[0]), _price(data.close[0])
+    if o is None or h is None or low is None or c is None:
+        return None
+    high = max(o, h, low, c)
+    low = min(o, h, low, c)
+    raw_volume = data.volume[0]
+    volume = to_decimal(raw_volume) if raw_volume is not None and math.isfinite(raw_volume) and raw_volume >= 0 \
+        else None
+    open_time = None
+    if daily:
+        open_time = min(timestamp, datetime.combine(timestamp.date(), session_open))
+        if previous is not None and open_time < previous:
+            open_time = previous
+    return Bar(open=o, high=high, low=low, close=c, volume=volume, timestamp=timestamp,
+               open_time=open_time, session_close=daily or _after_session_end(data, timestamp))
+
+
+def _after_session_end(data: Any, timestamp: datetime) -> bool:
+    sessionend = getattr(data.p, "sessionend", None)
+    if not isinstance(sessionend, time):
+        return False
+    return timestamp.time() >= sessionend
+
+
+def order_from_bt(
+    bt_order: Any,
+    *,
+    order_id: str,
+    symbol: str,
+    oco_group: str | None,
+    parent_id: str | None,
+    expire_at: datetime | None,
+) -> Order:
+    """Translate a genuine ``bt.Order`` into a core :class:`Order` (not yet submitted)."""
+    order_type = EXECTYPE_TO_ORDER_TYPE.get(bt_order.exectype)
+    if order_type is None:
+        raise ValueError(f"unsupported Backtrader exectype {bt_order.exectype!r}")
+    created = bt_order.created
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    if order_type is OrderType.LIMIT:
+        limit_price = to_decimal(created.price)
+    elif order_type in (OrderType.STOP, OrderType.TRAILING_STOP):
+        stop_price = to_decimal(created.price)
+    elif order_type in (OrderType.STOP_LIMIT, OrderType.TRAILING_STOP_LIMIT):
+        stop_price = to_decimal(created.price)
+        limit_price = to_decimal(created.pricelimit) if created.pricelimit is not None else None
+    if order_type in (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT):
+        if bt_order.trailamount:
+            trail_amount = to_decimal(bt_order.trailamount)
+        else:
+            trail_percent = to_decimal(bt_order.trailpercent or 0.0)
+    tif = TimeInForce.GTC
+    if expire_at is not None and order_type is not OrderType.MARKET:
+        tif = TimeInForce.GTD  # BackBroker never expires market orders
+    else:
+        expire_at = None
+    return Order(
+        order_id=order_id,
+        symbol=symbol,
+        side=OrderSide.BUY if bt_order.isbuy() else OrderSide.SELL,
+        order_type=order_type,
+        quantity=to_decimal(abs(bt_order.created.size)),
+        limit_price=limit_price,
+        stop_price=stop_price,
+        trail_amount=trail_amount,
+        trail_percent=trail_percent,
+        time_in_force=tif,
+        expire_at=expire_at,
+        oco_group=oco_group,
+        parent_id=parent_id,
+    )
