@@ -80,6 +80,12 @@ class OrderFilled(OrderEvent):
         """True if the order still has quantity left after this fill."""
         return self.order.remaining_quantity > 0
 
+    @property
+    def latency_seconds(self) -> float | None:
+        """Seconds from the order's submission to this report (None if never submitted)."""
+        submitted = self.order.submitted_at
+        return None if submitted is None else (self.timestamp - submitted).total_seconds()
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderCancelled(OrderEvent):

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from finbot_bt.contracts._validate import require_datetime
 from finbot_bt.errors import MarketDataError
 
 
@@ -41,8 +40,10 @@ class Bar:
     session_close: bool = True
 
     def __post_init__(self) -> None:
-        require_datetime("Bar.timestamp", self.timestamp, allow_none=False)
-        require_datetime("Bar.open_time", self.open_time)
+        for name, allow_none in (("timestamp", False), ("open_time", True)):
+            value = getattr(self, name)
+            if not isinstance(value, datetime) and not (allow_none and value is None):
+                raise MarketDataError(f"Bar.{name} must be a datetime, got {type(value).__name__} {value!r}")
         for name in ("open", "high", "low", "close"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite():

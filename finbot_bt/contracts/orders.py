@@ -66,6 +66,8 @@ class OrderExecution:
     def __post_init__(self) -> None:
         for name in ("quantity", "price", "commission", "slippage"):
             require_decimal(f"OrderExecution.{name}", getattr(self, name))
+            if not getattr(self, name).is_finite():
+                raise ContractError(f"OrderExecution.{name} must be finite, got {getattr(self, name)}")
         if self.quantity <= 0:
             raise ContractError(f"OrderExecution.quantity must be positive, got {self.quantity}")
         if self.price <= 0:
@@ -153,9 +155,10 @@ class Order:
         require_decimal("Order.avg_fill_price", self.avg_fill_price, allow_none=True)
         for name in ("expire_at", "created_at", "submitted_at", "accepted_at", "filled_at", "cancelled_at"):
             require_datetime(f"Order.{name}", getattr(self, name))
-        if self.filled_quantity < 0:
-            raise ContractError(f"Order.filled_quantity must be >= 0, got {self.filled_quantity}")
-        if self.quantity.is_finite() and self.filled_quantity > self.quantity:
+        if not self.filled_quantity.is_finite() or self.filled_quantity < 0:
+            raise ContractError(f"Order.filled_quantity must be finite and >= 0, got {self.filled_quantity}")
+        # A non-positive quantity is a business error the simulator rejects, not a broken contract.
+        if self.quantity.is_finite() and self.filled_quantity > max(self.quantity, ZERO):
             raise ContractError(
                 f"Order.filled_quantity {self.filled_quantity} exceeds quantity {self.quantity}"
             )

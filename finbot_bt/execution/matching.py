@@ -155,11 +155,11 @@ def match_stop_limit(state: MatchState, bar: Bar) -> Match | None:
             state.triggered = True
             if bar.open > bar.close:
                 if limit >= stop:
-                    return Match(stop, bar.high, False, True)
+                    return Match(stop, min(bar.high, limit), False, True)
                 if limit >= bar.close:
                     return Match(limit, limit, False, True, slippable=False)
             elif limit >= stop:
-                return Match(stop, bar.high, False, True)
+                return Match(stop, min(bar.high, limit), False, True)
         return None
     if bar.open <= stop:
         state.triggered = True
@@ -168,11 +168,11 @@ def match_stop_limit(state: MatchState, bar: Bar) -> Match | None:
         state.triggered = True
         if bar.open <= bar.close:
             if limit <= stop:
-                return Match(stop, bar.low, False, True)
+                return Match(stop, max(bar.low, limit), False, True)
             if limit <= bar.close:
                 return Match(limit, limit, False, True, slippable=False)
         elif limit <= stop:
-            return Match(stop, bar.low, False, True)
+            return Match(stop, max(bar.low, limit), False, True)
     return None
 
 
@@ -191,6 +191,8 @@ def match_order(state: MatchState, bar: Bar) -> Match | None:
     if kind in (OrderType.STOP_LIMIT, OrderType.TRAILING_STOP_LIMIT) and state.triggered:
         assert state.limit is not None
         return match_limit(state.side, state.limit, bar)
+    if kind is OrderType.TRAILING_STOP and state.stop is None:
+        return None  # no close known when it arrived: the first bar's close sets the stop
     if kind in (OrderType.STOP, OrderType.TRAILING_STOP):
         assert state.stop is not None
         return match_stop(state.side, state.stop, bar)

@@ -563,7 +563,8 @@ class ExecutionSimulator:
     def _expire_all(self, now: datetime) -> None:
         for working in list(self._working.values()):
             expire_at = working.order.expire_at
-            if expire_at is not None and now > expire_at and working.terminal is None:
+            if (expire_at is not None and now > expire_at and working.terminal is None
+                    and working.live_from is not None):
                 self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
 
     def _match_bars(self, bars: dict[str, Bar], open_time: datetime) -> None:
@@ -586,7 +587,7 @@ class ExecutionSimulator:
                 continue
             bar = bars[working.order.symbol]
             expire_at = working.order.expire_at
-            if expire_at is not None and bar.timestamp > expire_at:
+            if expire_at is not None and bar.timestamp > expire_at and working.live_from is not None:
                 self._venue_terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
                 continue
             live_from = working.live_from
@@ -660,11 +661,10 @@ class ExecutionSimulator:
         self.queue.add_action(due, ActionKind.FILL_REPORT, working.order.order_id, fill)
         order = working.order
         if order.oco_group is not None:
-            self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, fill.timestamp, "oco")
+            self._cancel_group(self._oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco")
         if working.venue_remaining <= 0:
             working.terminal = OrderStatus.FILLED.value
             self._on_venue_filled(working, fill.timestamp)
-        self._drain(fill.timestamp)
 
     def _on_venue_filled(self, working: WorkingOrder, ts: datetime) -> None:
         order = working.order
@@ -765,6 +765,11 @@ class ExecutionSimulator:
     def _dispatch(self, action: PendingAction) -> None:
         working = self._working.get(action.order_id)
         if working is None:
+            order = self._orders.get(action.order_id)
+            if action.kind is ActionKind.CANCEL and order is not None and order.status is OrderStatus.FILLED:
+                self._emit(CancelRejected, timestamp=action.due_time, order_id=order.order_id, order=order,
+                           reason=RejectionReason.TOO_LATE_TO_CANCEL,
+                           message=f"order {order.order_id!r} filled before the cancel reached the venue")
             return
         if action.kind is ActionKind.SUBMIT:
             self._arrive(working, action.due_time)

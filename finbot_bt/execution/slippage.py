@@ -11,7 +11,8 @@ slipped price leaves the bar:
 * if the slipped price is outside the bar's range, it is capped to the bar's
   high (buys) or low (sells) when ``cap_to_bar`` (or, for limit orders,
   ``on_limit``) is set; with ``allow_outside_bar`` the out-of-range price is
-  used as is; otherwise the order does not fill on this bar.
+  used as is (never past a limit order's limit); otherwise the order does not
+  fill on this bar.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class SlippageModel(ABC):
         if inside:
             return slipped
         if self.cap_to_bar or (limit and self.on_limit):
-            return slipped if self.allow_outside_bar else bound
+            return slipped if self.allow_outside_bar and not limit else bound
         return None
 
 
