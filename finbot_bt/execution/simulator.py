@@ -105,6 +105,13 @@ class ExecutionSimulator:
         Plain name used for order ids and checkpoint folders; default ``"sim"``.
     instruments : iterable of Instrument, optional
         Multipliers and margins; unknown symbols trade as plain stocks.
+    retain_history : bool
+        Keep finished orders in memory (default True). With False, an order is
+        forgotten once it is finished, so memory and checkpoints hold open
+        orders only and the history lives in the event journal; then
+        :meth:`get_order` and :meth:`orders` know open orders only, duplicate
+        ids are detected among open orders only, and a bracket child must be
+        submitted while its parent is still open.
     """
 
     def __init__(
@@ -119,6 +126,7 @@ class ExecutionSimulator:
         seed: int = 0,
         simulator_id: str | None = None,
         instruments: Iterable[Instrument] = (),
+        retain_history: bool = True,
     ) -> None:
         if not isinstance(initial_cash, Decimal) or not initial_cash.is_finite() or initial_cash < 0:
             raise ConfigError(f"initial_cash must be a finite Decimal >= 0, got {initial_cash!r}")
@@ -134,6 +142,7 @@ class ExecutionSimulator:
         _check_type("commission", self.commission, CommissionModel)
         _check_type("fill", self.fill, FillConfig)
         self.seed = seed
+        self.retain_history = bool(retain_history)
         self.rng = random.Random(seed)
         self.portfolio = Portfolio(initial_cash, {i.symbol: i for i in instruments})
         self.queue = PendingActionQueue()
@@ -359,7 +368,8 @@ class ExecutionSimulator:
             reason, message = refusal
             rejected = replace(order, status=OrderStatus.REJECTED, rejection_reason=reason,
                                rejection_message=message)
-            self._orders[order.order_id] = rejected
+            if self.retain_history:
+                self._orders[order.order_id] = rejected
             self._emit(OrderRejected, timestamp=timestamp, order=rejected, reason=reason, message=message)
             if order.oco_group is not None:
                 self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, timestamp, "oco")
@@ -380,7 +390,7 @@ class ExecutionSimulator:
         self._emit(OrderSubmitted, timestamp=timestamp, order=order)
         self.queue.add_action(timestamp + self.latency.submission_latency, ActionKind.SUBMIT, order.order_id)
         self._drain(timestamp)
-        return self._orders[order.order_id]
+        return working.order
 
     def _pre_trade(
         self, order: Order, ts: datetime, reference_price: Decimal | None
@@ -485,7 +495,7 @@ class ExecutionSimulator:
         self._update(working, status=OrderStatus.PENDING_CANCEL)
         self.queue.add_action(timestamp + self.latency.cancel_latency, ActionKind.CANCEL, order_id)
         self._drain(timestamp)
-        return self._orders[order_id]
+        return working.order
 
     # ------------------------------------------------------------------ market data
     def process_market_data(
@@ -729,6 +739,8 @@ class ExecutionSimulator:
     def _retire(self, working: WorkingOrder) -> None:
         order_id = working.order.order_id
         self._working.pop(order_id, None)
+        if not self.retain_history:
+            self._orders.pop(order_id, None)
         book = self._by_symbol.get(working.order.symbol)
         if book is not None:
             book.pop(order_id, None)
