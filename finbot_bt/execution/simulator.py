@@ -58,7 +58,7 @@ from finbot_bt.contracts.events import (
 )
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.market import Bar
-from finbot_bt.contracts.orders import Order, OrderExecution
+from finbot_bt.contracts.orders import Order, OrderExecution, evolve_order
 from finbot_bt.contracts.positions import Instrument, Position
 from finbot_bt.errors import ConfigError, ContractError, MarketDataError
 from finbot_bt.execution.accounting import (
@@ -360,21 +360,22 @@ class ExecutionSimulator:
             return dup
         if order.status is not OrderStatus.NEW:
             raise ContractError(f"only NEW orders can be submitted; {order.order_id!r} is {order.status.value}")
-        order = replace(order, created_at=order.created_at or timestamp)
         if order.time_in_force is TimeInForce.DAY and order.expire_at is None:
-            order = replace(order, expire_at=day_end(timestamp))
+            order = evolve_order(order, created_at=order.created_at or timestamp, expire_at=day_end(timestamp))
+        else:
+            order = evolve_order(order, created_at=order.created_at or timestamp)
         refusal = self._pre_trade(order, timestamp, reference_price)
         if refusal is not None:
             reason, message = refusal
-            rejected = replace(order, status=OrderStatus.REJECTED, rejection_reason=reason,
-                               rejection_message=message)
+            rejected = evolve_order(order, status=OrderStatus.REJECTED, rejection_reason=reason,
+                                    rejection_message=message)
             if self.retain_history:
                 self._orders[order.order_id] = rejected
             self._emit(OrderRejected, timestamp=timestamp, order=rejected, reason=reason, message=message)
             if order.oco_group is not None:
                 self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, timestamp, "oco")
             return rejected
-        order = replace(order, status=OrderStatus.SUBMITTED, submitted_at=timestamp)
+        order = evolve_order(order, status=OrderStatus.SUBMITTED, submitted_at=timestamp)
         self._orders[order.order_id] = order
         working = WorkingOrder(order, _match_state(order), timestamp, self._working_sequence)
         self._working_sequence += 1
@@ -667,13 +668,19 @@ class ExecutionSimulator:
     def _venue_fill(self, working: WorkingOrder, fill: VenueFill) -> None:
         working.venue_filled += fill.quantity
         working.in_flight_reports += 1
-        due = fill.timestamp + self._draw_fill_latency()
-        self.queue.add_action(due, ActionKind.FILL_REPORT, working.order.order_id, fill)
+        if working.venue_remaining <= 0:
+            working.terminal = OrderStatus.FILLED.value
+        latency = self._draw_fill_latency()
+        if latency:
+            self.queue.add_action(fill.timestamp + latency, ActionKind.FILL_REPORT, working.order.order_id, fill)
+        else:
+            # Zero fill latency: the account books the fill before the pass moves on,
+            # so later orders in the same bar see its cash (BackBroker's order of events).
+            self._report_fill(working, fill, fill.timestamp)
         order = working.order
         if order.oco_group is not None:
             self._cancel_group(self._oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco")
-        if working.venue_remaining <= 0:
-            working.terminal = OrderStatus.FILLED.value
+        if working.terminal == OrderStatus.FILLED.value:
             self._on_venue_filled(working, fill.timestamp)
 
     def _on_venue_filled(self, working: WorkingOrder, ts: datetime) -> None:
@@ -689,7 +696,9 @@ class ExecutionSimulator:
             self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
     def _cancel_group(self, ids: Iterable[str], except_id: str, ts: datetime, reason: str) -> None:
-        for other_id in list(ids):
+        # OCO siblings are cancelled newest first, bracket siblings oldest first (as BackBroker).
+        members = list(ids)
+        for other_id in reversed(members) if reason == "oco" else members:
             if other_id == except_id:
                 continue
             other = self._working.get(other_id)
@@ -890,7 +899,7 @@ class ExecutionSimulator:
         target = changes.get("status")
         if target is not None and target is not order.status:
             order.status.transition(target)
-        new = replace(order, **changes)
+        new = evolve_order(order, **changes)
         working.order = new
         self._orders[new.order_id] = new
 
