@@ -1,17 +1,19 @@
 """Order contracts: the order itself and its executions.
 
 An :class:`Order` is immutable; the simulator produces a new value (through
-``dataclasses.replace``) at each status transition. Structural consistency is
-checked on construction; *business* validity (a positive quantity, a limit
+``dataclasses.replace``, or :func:`evolve_order` on the hot path) at each status
+transition. Structural consistency is checked on construction; *business* validity (a positive quantity, a limit
 price on a limit order) is checked by the simulator, which answers with a
 typed rejection event instead of an exception.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
+from typing import Any
 
 from finbot_bt.contracts._validate import require_datetime, require_decimal
 from finbot_bt.contracts.enums import (
@@ -179,3 +181,35 @@ class Order:
     def signed_quantity(self) -> Decimal:
         """Quantity with the side's sign (+ buy, - sell)."""
         return self.quantity if self.side is OrderSide.BUY else -self.quantity
+
+
+# Fast evolution for the execution layer. ``dataclasses.replace`` re-runs
+# ``__init__`` and ``__post_init__`` on every status change, which dominated
+# the simulator's round trip. The fields of an existing Order were validated
+# when it was built, so a copy only needs checks on the values it changes.
+_ORDER_FIELDS = tuple(f.name for f in fields(Order))
+_order_values = attrgetter(*_ORDER_FIELDS)
+_order_setters = tuple(getattr(Order, name).__set__ for name in _ORDER_FIELDS)
+_order_setter = dict(zip(_ORDER_FIELDS, _order_setters, strict=True))
+
+
+def evolve_order(order: Order, /, **changes: Any) -> Order:
+    """Return ``order`` with ``changes``, like ``dataclasses.replace`` but without re-validation.
+
+    Private to the execution layer, which passes only values of the right
+    type (statuses, datetimes, Decimals it computed). The one invariant a
+    change can break, ``filled_quantity`` within ``[0, quantity]``, is
+    checked here with the constructor's message.
+    """
+    new = object.__new__(Order)
+    for setter, value in zip(_order_setters, _order_values(order), strict=True):
+        setter(new, value)
+    for name, value in changes.items():
+        _order_setter[name](new, value)
+    if "filled_quantity" in changes:
+        filled = new.filled_quantity
+        if not filled.is_finite() or filled < 0:
+            raise ContractError(f"Order.filled_quantity must be finite and >= 0, got {filled}")
+        if new.quantity.is_finite() and filled > max(new.quantity, ZERO):
+            raise ContractError(f"Order.filled_quantity {filled} exceeds quantity {new.quantity}")
+    return new
