@@ -31,6 +31,7 @@ from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.positions import Instrument
 from finbot_bt.errors import ConfigError
+from finbot_bt.execution import frames
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.fills import FillConfig
 from finbot_bt.execution.simulator import ExecutionSimulator
@@ -588,6 +589,23 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def _bt_order_for(self, core_id: str) -> Any:
         return self._bt_orders.get(core_id)
+
+    # ------------------------------------------------------------------ event log
+    def orders_frame(self) -> Any:
+        """Every order of the run with its final state (pandas DataFrame)."""
+        return frames.orders_frame(self.events)
+
+    def fills_frame(self) -> Any:
+        """Every fill: requested vs filled price, slippage, commission, latency (DataFrame)."""
+        return frames.fills_frame(self.events)
+
+    def rejections_frame(self) -> Any:
+        """Every rejection with its reason code and message (DataFrame)."""
+        return frames.rejections_frame(self.events)
+
+    def equity_frame(self) -> Any:
+        """Cash and value at each bar (DataFrame indexed by simulated time)."""
+        return frames.equity_frame(self.equity_curve)
 
     # ------------------------------------------------------------------ symbols and instruments
     def _symbol(self, data: Any) -> str:

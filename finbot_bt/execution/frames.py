@@ -1,0 +1,101 @@
+"""The event log as pandas DataFrames: orders, fills, rejections and equity.
+
+Engine-agnostic: built from core events only. Decimals are converted to
+float columns here, for analysis; the events themselves stay exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import pandas as pd
+
+from finbot_bt.contracts.events import (
+    ExecutionEvent,
+    OrderCancelled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
+
+ORDER_COLUMNS = ["order_id", "symbol", "side", "order_type", "quantity", "limit_price", "stop_price",
+                 "time_in_force", "status", "filled_quantity", "avg_fill_price", "submitted_at",
+                 "accepted_at", "finished_at", "rejection_reason"]
+FILL_COLUMNS = ["timestamp", "reported_at", "order_id", "symbol", "side", "order_type", "quantity", "price",
+                "requested_price", "slippage", "slippage_cost", "commission", "liquidity", "is_partial",
+                "realized_pnl", "position_quantity", "latency_seconds"]
+REJECTION_COLUMNS = ["timestamp", "order_id", "symbol", "side", "order_type", "quantity", "reason", "message"]
+EQUITY_COLUMNS = ["timestamp", "cash", "value"]
+
+
+def _num(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def orders_frame(events: Iterable[ExecutionEvent]) -> pd.DataFrame:
+    """One row per order with its final state (the last event seen for it)."""
+    last: dict[str, OrderEvent] = {}
+    finished: dict[str, datetime] = {}
+    for event in events:
+        if isinstance(event, OrderEvent):
+            last[event.order_id] = event
+            if isinstance(event, (OrderCancelled, OrderExpired, OrderRejected)) or (
+                isinstance(event, OrderFilled) and not event.is_partial
+            ):
+                finished[event.order_id] = event.timestamp
+    rows = []
+    for order_id, event in last.items():
+        o = event.order
+        rows.append([order_id, o.symbol, o.side.value, o.order_type.value, _num(o.quantity),
+                     _num(o.limit_price), _num(o.stop_price), o.time_in_force.value, o.status.value,
+                     _num(o.filled_quantity), _num(o.avg_fill_price), o.submitted_at, o.accepted_at,
+                     finished.get(order_id), o.rejection_reason.value if o.rejection_reason else None])
+    return pd.DataFrame(rows, columns=ORDER_COLUMNS)
+
+
+def fills_frame(events: Iterable[ExecutionEvent]) -> pd.DataFrame:
+    """One row per fill: requested vs filled price, slippage, commission, latency."""
+    rows = []
+    for event in events:
+        if not isinstance(event, OrderFilled):
+            continue
+        o, ex = event.order, event.execution
+        # Latency legs only: submission (submitted -> accepted) plus fill report (fill -> report).
+        latency = (event.timestamp - ex.timestamp).total_seconds()
+        if o.submitted_at is not None and o.accepted_at is not None:
+            latency += (o.accepted_at - o.submitted_at).total_seconds()
+        rows.append([ex.timestamp, event.timestamp, o.order_id, o.symbol, o.side.value, o.order_type.value,
+                     float(ex.quantity), float(ex.price), float(event.requested_price), float(ex.slippage),
+                     float(ex.slippage * ex.quantity), float(ex.commission), ex.liquidity.value,
+                     event.is_partial, float(event.realized_pnl), float(event.position_quantity), latency])
+    return pd.DataFrame(rows, columns=FILL_COLUMNS)
+
+
+def rejections_frame(events: Iterable[ExecutionEvent]) -> pd.DataFrame:
+    """One row per rejected order with its reason code and message."""
+    rows = []
+    for event in events:
+        if isinstance(event, OrderRejected):
+            o = event.order
+            rows.append([event.timestamp, o.order_id, o.symbol, o.side.value, o.order_type.value,
+                         _num(o.quantity), event.reason.value, event.message])
+    return pd.DataFrame(rows, columns=REJECTION_COLUMNS)
+
+
+def equity_frame(curve: Sequence[tuple[datetime, float, float]]) -> pd.DataFrame:
+    """Cash and value per bar, indexed by simulated time."""
+    return pd.DataFrame(list(curve), columns=EQUITY_COLUMNS).set_index("timestamp")
+
+
+def event_counts(events: Iterable[ExecutionEvent]) -> dict[str, int]:
+    """How many events of each kind."""
+    counts: dict[str, int] = {}
+    for event in events:
+        name = type(event).__name__
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+__all__ = ["equity_frame", "event_counts", "fills_frame", "orders_frame", "rejections_frame"]
