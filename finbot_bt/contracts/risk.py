@@ -37,8 +37,9 @@ def _limit(name: str, value: object, *, allow_zero: bool = True, upper: Decimal 
         return
     if not isinstance(value, Decimal):
         raise ConfigError(f"{name} must be a Decimal (build it from str or int), got {value!r}")
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not value.is_finite() or not low_ok or (upper is not None and value > upper):
+    finite = value.is_finite()
+    low_ok = finite and (value >= 0 if allow_zero else value > 0)
+    if not low_ok or (upper is not None and value > upper):
         bound = ">= 0" if allow_zero else "> 0"
         if upper is not None:
             bound += f" and <= {upper}"
