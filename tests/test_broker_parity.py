@@ -52,7 +52,7 @@ def merge(*plans: Plan) -> Plan:
     return out
 
 
-O = bt.Order
+O = bt.Order  # noqa: E741
 
 
 def limit_at(factor: float, side: str = "buy", **kw: Any) -> Any:
