@@ -101,7 +101,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         ("record_events", True),
     )
 
-    def __init__(self) -> None:
+    def __init__(self, **params: Any) -> None:
+        # Backtrader's metaclass consumes the keyword parameters into ``self.p``.
         self._core_commission: CommissionModel | None = None
         self._validate_params()
         super().__init__()
@@ -283,12 +284,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
     fundmode = property(get_fundmode, set_fundmode)
 
     def get_fundshares(self) -> float:
-        return self._fundshares
+        return float(self._fundshares)
 
     fundshares = property(get_fundshares)
 
     def get_fundvalue(self) -> float:
-        return self._fundval
+        return float(self._fundval)
 
     fundvalue = property(get_fundvalue)
 

@@ -72,6 +72,7 @@ from finbot_bt.execution.commission import CommissionModel, NoCommission
 from finbot_bt.execution.fills import FillConfig
 from finbot_bt.execution.matching import Match, MatchState, match_order
 from finbot_bt.execution.queue import ActionKind, PendingAction, PendingActionQueue
+from finbot_bt.execution.resting import RestingIndex
 from finbot_bt.execution.slippage import NoSlippage, SlippageModel
 from finbot_bt.execution.validation import validate_order
 from finbot_bt.execution.working import VenueFill, WorkingOrder
@@ -157,6 +158,8 @@ class ExecutionSimulator:
         self._orders: dict[str, Order] = {}
         self._working: dict[str, WorkingOrder] = {}
         self._by_symbol: dict[str, dict[str, WorkingOrder]] = {}
+        # Price/expiry index per book; rebuilt from the book when out of sync (restore).
+        self._resting: dict[str, RestingIndex] = {}
         self._children: dict[str, list[str]] = {}
         self._oco: dict[str, list[str]] = {}
         self._last_bar: dict[str, Bar] = {}
@@ -383,7 +386,13 @@ class ExecutionSimulator:
             parent_order = self._orders.get(order.parent_id)
             working.active = parent_order is not None and parent_order.status is OrderStatus.FILLED
         self._working[order.order_id] = working
-        self._by_symbol.setdefault(order.symbol, {})[order.order_id] = working
+        book = self._by_symbol.setdefault(order.symbol, {})
+        book[order.order_id] = working
+        index = self._resting.get(order.symbol)
+        if index is not None and index.book is book and len(index.members) == len(book) - 1:
+            index.add(working)
+        else:
+            self._resting[order.symbol] = RestingIndex(book)
         if order.oco_group is not None:
             self._oco.setdefault(order.oco_group, []).append(order.order_id)
         if order.parent_id is not None:
@@ -571,12 +580,33 @@ class ExecutionSimulator:
         last = self._last_bar.get(symbol)
         return last.timestamp if last is not None else bar.timestamp
 
+    def _resting_index(self, symbol: str) -> RestingIndex | None:
+        book = self._by_symbol.get(symbol)
+        if not book:
+            return None
+        index = self._resting.get(symbol)
+        if index is None or not index.in_sync(book):
+            index = self._resting[symbol] = RestingIndex(book)
+        return index
+
     def _expire_all(self, now: datetime) -> None:
-        for working in list(self._working.values()):
-            expire_at = working.order.expire_at
-            if (expire_at is not None and now > expire_at and working.terminal is None
-                    and working.live_from is not None):
-                self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
+        expired: list[WorkingOrder] = []
+        indexes: list[RestingIndex] = []
+        for symbol in list(self._by_symbol):
+            index = self._resting_index(symbol)
+            if index is not None:
+                indexes.append(index)
+                expired.extend(index.pop_expired(now))
+        expired.sort(key=_by_sequence)
+        try:
+            for working in expired:
+                expire_at = working.order.expire_at
+                if (expire_at is not None and now > expire_at and working.terminal is None
+                        and working.live_from is not None):
+                    self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
+        finally:
+            for index in indexes:
+                index.refile([])
 
     def _match_bars(self, bars: dict[str, Bar], open_time: datetime) -> None:
         """Try every open order on these bars' symbols, in submission order.
@@ -585,13 +615,24 @@ class ExecutionSimulator:
         checked once (expiry first, then its fill rule), across symbols in
         the order the orders were submitted.
         """
+        # Only orders the bar can reach, market-like orders and expired ones can
+        # change on this bar (see resting.py); the others are not visited.
         candidates: list[WorkingOrder] = []
-        for symbol in bars:
-            book = self._by_symbol.get(symbol)
-            if book:
-                candidates.extend(book.values())
-        if len(bars) > 1:
+        indexes: list[RestingIndex] = []
+        for symbol, bar in bars.items():
+            index = self._resting_index(symbol)
+            if index is not None:
+                indexes.append(index)
+                candidates.extend(index.pop_candidates(bar))
+        if len(indexes) > 1:
             candidates.sort(key=_by_sequence)
+        try:
+            self._match_candidates(candidates, bars, open_time)
+        finally:
+            for index in indexes:
+                index.refile(candidates)
+
+    def _match_candidates(self, candidates: list[WorkingOrder], bars: dict[str, Bar], open_time: datetime) -> None:
         used: dict[str, Decimal] = {}
         for working in candidates:
             if working.terminal is not None:
@@ -727,6 +768,8 @@ class ExecutionSimulator:
                 self._cancel_group(siblings, order.order_id, ts, "bracket")
 
     def _finish(self, working: WorkingOrder, ts: datetime) -> None:
+        if working.terminal is None:
+            return
         status = OrderStatus(working.terminal)
         order = working.order
         if status is OrderStatus.FILLED:
@@ -753,8 +796,12 @@ class ExecutionSimulator:
         book = self._by_symbol.get(working.order.symbol)
         if book is not None:
             book.pop(order_id, None)
+            index = self._resting.get(working.order.symbol)
+            if index is not None:
+                index.remove(working)
             if not book:
                 del self._by_symbol[working.order.symbol]
+                self._resting.pop(working.order.symbol, None)
         # Groups are looked up by id; drop them once every member is finished.
         group = working.order.oco_group
         if group is not None and not any(i in self._working for i in self._oco.get(group, ())):
