@@ -224,15 +224,23 @@ class CheckpointManager:
             if not matches:
                 raise CheckpointError(f"no checkpoint of {simulator_id!r} at {timestamp}")
             path = matches[-1]
-        checkpoint = self.verify(path)
+        checkpoint = read_checkpoint_file(self._inside(path), max_bytes=self.max_file_bytes)
         if checkpoint.simulator_id != simulator_id:
             raise CheckpointError(f"{path}: holds simulator {checkpoint.simulator_id!r}, not {simulator_id!r}")
         return checkpoint
 
     def verify(self, path: Path | str) -> Checkpoint:
-        """Read and fully check the checkpoint at ``path`` (inside ``base_dir``); return it."""
+        """Fully check the checkpoint at ``path`` (inside ``base_dir``), including a trial restore.
+
+        Returns the checkpoint; raises CheckpointError naming the file and the problem.
+        """
         resolved = self._inside(path)
-        return read_checkpoint_file(resolved, max_bytes=self.max_file_bytes)
+        checkpoint = read_checkpoint_file(resolved, max_bytes=self.max_file_bytes)
+        try:
+            restore_simulator_state(checkpoint)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{resolved}: {exc}") from None
+        return checkpoint
 
     def restore_simulator(self, checkpoint: Checkpoint) -> ExecutionSimulator:
         """A new simulator in the checkpoint's state (reattach journals with :meth:`open_journal`)."""
