@@ -1,0 +1,92 @@
+"""Layer boundary: the core never imports backtrader, the global random module or the wall clock."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import finbot_bt
+
+PACKAGE = Path(finbot_bt.__file__).parent
+CORE_FILES = sorted(
+    path for layer in ("contracts", "execution") for path in (PACKAGE / layer).rglob("*.py")
+)
+CORE_IDS = [str(p.relative_to(PACKAGE)) for p in CORE_FILES]
+WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+              ("time", "time"), ("time", "time_ns"), ("time", "monotonic"), ("time", "perf_counter")}
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _dotted(node: ast.expr) -> tuple[str, ...]:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return tuple(reversed(parts))
+
+
+def test_core_when_listed_then_both_layers_have_modules() -> None:
+    assert any(p.parent.name == "contracts" for p in CORE_FILES)
+    assert any(p.name == "simulator.py" for p in CORE_FILES)
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=CORE_IDS)
+def test_core_module_when_parsed_then_never_imports_backtrader(path: Path) -> None:
+    offenders = {m for m in _imported_modules(_tree(path))
+                 if m.split(".")[0] == "backtrader" or m.startswith("finbot_bt.broker")}
+    assert offenders == set(), f"{path.name} imports {offenders}"
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=CORE_IDS)
+def test_core_module_when_parsed_then_no_global_random(path: Path) -> None:
+    tree = _tree(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "random":
+            assert {a.name for a in node.names} <= {"Random"}, f"{path.name}: from random import ..."
+        if isinstance(node, ast.Call):
+            dotted = _dotted(node.func)
+            if len(dotted) == 2 and dotted[0] == "random":
+                assert dotted[1] == "Random", f"{path.name}:{node.lineno} calls random.{dotted[1]}()"
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=CORE_IDS)
+def test_core_module_when_parsed_then_no_wall_clock(path: Path) -> None:
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Call):
+            dotted = _dotted(node.func)
+            assert dotted[-2:] not in WALL_CLOCK, f"{path.name}:{node.lineno} reads the clock via {'.'.join(dotted)}"
+        if isinstance(node, ast.ImportFrom) and node.module == "time":
+            assert not {a.name for a in node.names} & {"time", "time_ns", "monotonic", "perf_counter"}
+
+
+def test_execution_when_imported_in_fresh_interpreter_then_backtrader_not_loaded() -> None:
+    code = "import finbot_bt.execution, finbot_bt.contracts, sys; assert 'backtrader' not in sys.modules"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_boundary_checks_when_given_offending_source_then_detect_it() -> None:
+    bad = ast.parse("import backtrader as bt\nimport random\nx = random.random()\n"
+                    "from datetime import datetime\nt = datetime.now()\n")
+    assert "backtrader" in _imported_modules(bad)
+    calls = [_dotted(n.func) for n in ast.walk(bad) if isinstance(n, ast.Call)]
+    assert ("random", "random") in calls and ("datetime", "now") in calls
