@@ -389,9 +389,7 @@ class ExecutionSimulator:
         book = self._by_symbol.setdefault(order.symbol, {})
         book[order.order_id] = working
         index = self._resting.get(order.symbol)
-        if index is not None and index.book is book and len(index.members) == len(book) - 1:
-            index.add(working)
-        else:
+        if index is None or not index.track(book, working):
             self._resting[order.symbol] = RestingIndex(book)
         if order.oco_group is not None:
             self._oco.setdefault(order.oco_group, []).append(order.order_id)
@@ -801,7 +799,6 @@ class ExecutionSimulator:
                 index.remove(working)
             if not book:
                 del self._by_symbol[working.order.symbol]
-                self._resting.pop(working.order.symbol, None)
         # Groups are looked up by id; drop them once every member is finished.
         group = working.order.oco_group
         if group is not None and not any(i in self._working for i in self._oco.get(group, ())):
