@@ -1,0 +1,136 @@
+"""Run one cell: a cerebro run with FinbotBroker, summarised as metrics and digests.
+
+This is the function a Dask worker executes. It never raises for a failing
+backtest: :func:`run_cell` returns a row whose ``status`` is ``"error"`` and
+whose ``error`` names the exception, so one bad cell cannot stop a sweep.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+
+from finbot_bt.broker import FinbotBroker
+from finbot_bt.sweep import metrics
+from finbot_bt.sweep.cell import (
+    CellSpec,
+    build_commission,
+    build_latency,
+    build_risk,
+    build_slippage,
+    import_strategy,
+)
+from finbot_bt.sweep.data import load_ohlcv
+from finbot_bt.sweep.metrics import FillRecord, TradeRecord
+
+
+class _TradeLog(bt.Analyzer):  # type: ignore[misc]
+    """Records every closed trade, whatever the strategy does."""
+
+    def start(self) -> None:
+        self.trades: list[TradeRecord] = []
+
+    def notify_trade(self, trade: Any) -> None:
+        if trade.isclosed:
+            self.trades.append((
+                trade.data._name, bt.num2date(trade.dtopen).isoformat(), bt.num2date(trade.dtclose).isoformat(),
+                f"{trade.pnl:.6f}", f"{trade.pnlcomm:.6f}", int(trade.barlen),
+            ))
+
+    def get_analysis(self) -> Any:
+        return self.trades
+
+
+@dataclass(slots=True, kw_only=True)
+class BacktestResult:
+    """What one backtest produced.
+
+    Attributes
+    ----------
+    metrics : dict
+        Summary figures (see :mod:`finbot_bt.sweep.metrics`); money in quote currency.
+    fills : list of FillRecord
+        Every fill, exact decimal strings.
+    trades : list of TradeRecord
+        Every closed trade.
+    """
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    fills: list[FillRecord] = field(default_factory=list)
+    trades: list[TradeRecord] = field(default_factory=list)
+
+
+def _feed(path: str) -> Any:
+    return bt.feeds.PandasData(dataname=load_ohlcv(path), name=Path(path).stem)
+
+
+def run_backtest(cell: CellSpec) -> BacktestResult:
+    """Run ``cell`` with a fresh Cerebro and FinbotBroker; exceptions propagate."""
+    bt.Order.refbasis = itertools.count(1)  # Backtrader's order refs are a process-wide counter
+    cerebro = bt.Cerebro(stdstats=False)
+    for path in cell.data_paths:
+        cerebro.adddata(_feed(path))
+    broker = FinbotBroker(
+        cash=float(Decimal(cell.cash)), latency=build_latency(cell.latency), risk=build_risk(cell.risk),
+        slippage=build_slippage(cell.slippage), commission=build_commission(cell.commission),
+        seed=cell.seed, simulator_id=f"cell-{cell.key}",
+    )
+    cerebro.setbroker(broker)
+    cerebro.addstrategy(import_strategy(cell.strategy), **dict(cell.strategy_params))
+    cerebro.addanalyzer(_TradeLog, _name="finbot_trades")
+    strategy = cerebro.run()[0]
+    trades = list(strategy.analyzers.finbot_trades.get_analysis())
+    return BacktestResult(metrics=_summary(cell, broker, trades), fills=metrics.fill_records(broker.events),
+                          trades=trades)
+
+
+def _summary(cell: CellSpec, broker: Any, trades: list[TradeRecord]) -> dict[str, Any]:
+    values = [float(v) for v in broker.equity_frame()["value"]]
+    start = float(Decimal(cell.cash))
+    final = float(broker.getvalue())
+    fills = broker.fills_frame()
+    fill_list = metrics.fill_records(broker.events)
+    out: dict[str, Any] = {
+        "final_value": final,
+        "final_cash": float(broker.getcash()),
+        "return_pct": (final / start - 1.0) * 100.0 if start > 0 else float("nan"),
+        "max_drawdown_pct": metrics.max_drawdown_pct(values),
+        "sharpe": metrics.sharpe_ratio(values),
+        "trades": len(trades),
+        "orders": len(broker.orders_frame()),
+        **metrics.fill_costs(fills),
+    }
+    rejections = metrics.rejection_counts(broker.events)
+    out["rejections"] = sum(rejections.values())
+    out.update(rejections)
+    out["fills_digest"] = metrics.digest(fill_list)
+    out["trades_digest"] = metrics.digest(trades)
+    return out
+
+
+def run_cell(cell: CellSpec) -> dict[str, Any]:
+    """One results row: the cell's labels, then its metrics or its error (never raises)."""
+    row = cell.labels()
+    try:
+        result = run_backtest(cell)
+    except Exception as exc:  # a failing cell is a row, not a crash
+        row.update(status="error", error=_describe(exc))
+        return row
+    row.update(status="ok", error=None)
+    row.update(result.metrics)
+    return row
+
+
+def _describe(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+__all__ = ["BacktestResult", "run_backtest", "run_cell"]

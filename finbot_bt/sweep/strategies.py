@@ -1,0 +1,71 @@
+"""Small reference strategies for sweeps, regression suites and benchmarks.
+
+They trade every feed independently and are deliberately simple: their job
+is to exercise the broker (market and limit orders, expiry, costs, risk),
+not to make money.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backtrader as bt
+
+
+class SmaCross(bt.Strategy):  # type: ignore[misc]
+    """Long ``stake`` units while the fast SMA is above the slow SMA, flat otherwise.
+
+    Parameters: ``fast``, ``slow`` (bars), ``stake`` (units per entry).
+    """
+
+    params = (("fast", 10), ("slow", 30), ("stake", 10))
+
+    def __init__(self) -> None:
+        self.cross = {
+            data: bt.indicators.CrossOver(bt.indicators.SMA(data.close, period=self.p.fast),
+                                          bt.indicators.SMA(data.close, period=self.p.slow))
+            for data in self.datas
+        }
+
+    def next(self) -> None:
+        for data, cross in self.cross.items():
+            held = self.getposition(data).size
+            if cross[0] > 0 and held <= 0:
+                self.buy(data=data, size=self.p.stake)
+            elif cross[0] < 0 and held > 0:
+                self.close(data=data)
+
+
+class LimitPullback(bt.Strategy):  # type: ignore[misc]
+    """Bid ``pullback_pct`` below the close for ``valid_bars`` bars; sell after ``hold_bars`` bars.
+
+    Parameters: ``pullback_pct`` (percent), ``valid_bars``, ``hold_bars``, ``stake`` (units).
+    """
+
+    params = (("pullback_pct", 0.5), ("valid_bars", 2), ("hold_bars", 5), ("stake", 10))
+
+    def __init__(self) -> None:
+        self.pending: dict[Any, Any] = {}
+        self.entered: dict[Any, int] = {}
+
+    def notify_order(self, order: Any) -> None:
+        if not order.alive():
+            self.pending.pop(order.data, None)
+            if order.status == order.Completed and order.isbuy():
+                self.entered[order.data] = len(self)
+
+    def next(self) -> None:
+        for data in self.datas:
+            if data in self.pending:
+                continue
+            held = self.getposition(data).size
+            if held > 0 and len(self) - self.entered.get(data, len(self)) >= self.p.hold_bars:
+                self.pending[data] = self.sell(data=data, size=held)
+            elif held == 0:
+                price = round(data.close[0] * (1 - self.p.pullback_pct / 100.0), 2)
+                valid = data.datetime.date(0) + bt.datetime.timedelta(days=self.p.valid_bars)
+                self.pending[data] = self.buy(data=data, size=self.p.stake, exectype=bt.Order.Limit,
+                                              price=price, valid=valid)
+
+
+__all__ = ["LimitPullback", "SmaCross"]
