@@ -1,0 +1,134 @@
+"""Inspect checkpoint folders for ``finbot-bt checkpoints list|show|verify``.
+
+A folder is either a checkpoint base directory (one subfolder per simulator
+id, as :class:`~finbot_bt.execution.checkpoint.CheckpointManager` writes) or
+one simulator's folder. Nothing here writes to the folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from finbot_bt.contracts.checkpoint import Checkpoint
+from finbot_bt.contracts.enums import OrderStatus
+from finbot_bt.errors import CheckpointError
+from finbot_bt.execution.checkpoint import (
+    LATEST_NAME,
+    CheckpointInfo,
+    CheckpointManager,
+    read_checkpoint_file,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The checkpoints of one simulator, oldest first, and the file ``LATEST`` names."""
+
+    simulator_id: str
+    checkpoints: tuple[CheckpointInfo, ...]
+    latest: Path | None
+
+
+def _manager(folder: Path) -> tuple[CheckpointManager, list[str]]:
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder not found: {folder}")
+    own = (folder / LATEST_NAME).exists() or any(folder.glob("*.json"))
+    base = folder.parent if own else folder
+    manager = CheckpointManager(base)
+    ids = [folder.name] if own else sorted(p.name for p in folder.iterdir() if p.is_dir()
+                                           and not p.name.startswith("."))
+    return manager, ids
+
+
+def list_folder(folder: str | Path) -> list[Listing]:
+    """Every simulator's checkpoints under ``folder`` (CheckpointError if it is not a folder)."""
+    manager, ids = _manager(Path(folder))
+    out = []
+    for simulator_id in ids:
+        infos = tuple(manager.list_checkpoints(simulator_id))
+        if not infos:
+            continue
+        try:
+            latest: Path | None = manager.latest_path(simulator_id)
+        except CheckpointError:
+            latest = None
+        out.append(Listing(simulator_id, infos, latest))
+    return out
+
+
+def resolve_checkpoint(target: str | Path, simulator_id: str | None = None) -> Path:
+    """A checkpoint file: ``target`` itself, or the latest one in the folder ``target``."""
+    path = Path(target)
+    if path.is_file():
+        return path
+    listings = list_folder(path)
+    if simulator_id is not None:
+        listings = [item for item in listings if item.simulator_id == simulator_id]
+    if not listings:
+        who = f" of simulator {simulator_id!r}" if simulator_id else ""
+        raise CheckpointError(f"no checkpoints{who} in {path}")
+    if len(listings) > 1:
+        names = ", ".join(item.simulator_id for item in listings)
+        raise CheckpointError(f"{path} holds several simulators ({names}); choose one with --simulator")
+    chosen = listings[0]
+    return chosen.latest or chosen.checkpoints[-1].path
+
+
+def describe(checkpoint: Checkpoint, path: Path) -> list[tuple[str, str]]:
+    """``(field, value)`` lines for ``finbot-bt checkpoints show``."""
+    account = checkpoint.account
+    positions = ", ".join(f"{p.symbol} {p.quantity} @ {p.avg_price}" for p in account.positions
+                          if Decimal(p.quantity) != 0) or "none"
+    open_orders = sum(1 for o in checkpoint.orders if OrderStatus(o.status).is_open)
+    latency = checkpoint.config.latency
+    return [
+        ("file", str(path)),
+        ("simulator_id", checkpoint.simulator_id),
+        ("version", str(checkpoint.version)),
+        ("simulated time", checkpoint.timestamp or "start"),
+        ("events", str(checkpoint.counters.events)),
+        ("cash", str(account.cash)),
+        ("initial cash", str(checkpoint.config.initial_cash)),
+        ("positions", positions),
+        ("orders", f"{len(checkpoint.orders)} ({open_orders} open)"),
+        ("pending actions", str(len(checkpoint.queue.actions))),
+        ("trading state", account.trading_state),
+        ("seed", str(checkpoint.config.seed)),
+        ("latency", getattr(latency, "name", "custom")),
+        ("risk", "on" if checkpoint.config.risk else "off"),
+        ("metadata", ", ".join(f"{k}={v}" for k, v in sorted(checkpoint.metadata.items())) or "none"),
+    ]
+
+
+def show(target: str | Path, simulator_id: str | None = None) -> list[tuple[str, str]]:
+    """Read and describe one checkpoint (schema and hash checked, no trial restore)."""
+    path = resolve_checkpoint(target, simulator_id)
+    return describe(read_checkpoint_file(path), path)
+
+
+def verify_folder(target: str | Path) -> list[tuple[Path, str | None]]:
+    """Fully verify every checkpoint under ``target`` (or the file ``target``).
+
+    Returns ``(path, None)`` for a good file and ``(path, message)`` for a bad one.
+    """
+    path = Path(target)
+    if path.is_file():
+        manager = CheckpointManager(path.parent.parent)
+        files = [path]
+    else:
+        manager, _ = _manager(path)
+        files = [info.path for listing in list_folder(path) for info in listing.checkpoints]
+    out: list[tuple[Path, str | None]] = []
+    for file in files:
+        try:
+            manager.verify(file)
+        except CheckpointError as exc:
+            out.append((file, str(exc)))
+        else:
+            out.append((file, None))
+    return out
+
+
+__all__ = ["Listing", "describe", "list_folder", "resolve_checkpoint", "show", "verify_folder"]
