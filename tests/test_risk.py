@@ -459,3 +459,11 @@ def _no_funds_check() -> Any:
     from finbot_bt.execution import FillConfig
 
     return FillConfig(check_funds_on_submit=False, refuse_unfunded_fills=False)
+
+
+def test_risk_state_when_restored_then_open_orders_recounted_from_simulator() -> None:
+    sim = _sim(10**6, position_limit=PositionLimitRule(max_shares=d(100)))
+    assert _refusal(sim, "buy", 90, order_type="limit", limit="90") == (None, None)
+    sim.risk.restore_state(sim.risk.state())
+    assert _refusal(sim, "buy", 11)[0] is R.RISK_POSITION_LIMIT
+    assert _refusal(sim, "buy", 10) == (None, None)

@@ -23,6 +23,7 @@ from finbot_bt.contracts.risk import (
     SymbolPositionLimit,
 )
 from finbot_bt.execution import FillConfig, ParticipationCap
+from finbot_bt.execution.risk_book import RiskBook
 from tests.factories import T0, d, flat_bar, latency, order, simulator
 
 PRICES = {"SPY": d(100), "QQQ": d(50), "IWM": d(20)}
@@ -119,6 +120,17 @@ def test_risk_when_random_order_stream_then_no_fill_leaves_position_or_exposure_
             for _ in range(step[1]):
                 now += timedelta(minutes=1)
                 sim.process_market_data(now, {s: flat_bar(p, now, volume=40) for s, p in PRICES.items()})
+    _assert_book_matches_rebuild(sim)
     now += timedelta(minutes=1)
     sim.process_market_data(now, {s: flat_bar(p, now, volume=10**6) for s, p in PRICES.items()})
     _check(sim, position, exposure)
+    _assert_book_matches_rebuild(sim)
+
+
+def _assert_book_matches_rebuild(sim: Any) -> None:
+    """The event-maintained book equals one rebuilt from scratch (no drift)."""
+    kept = sim.risk._book
+    fresh = RiskBook()
+    fresh.rebuild(sim)
+    for name in ("buys", "sells", "gross", "net_long", "net_short", "value", "missing"):
+        assert getattr(kept, name) == getattr(fresh, name), name

@@ -39,13 +39,7 @@ from finbot_bt.contracts.enums import OrderSide, RejectionReason, TradingState
 from finbot_bt.contracts.orders import Order
 from finbot_bt.contracts.risk import RiskConfig
 from finbot_bt.errors import CheckpointError, ConfigError
-from finbot_bt.execution.accounting import Portfolio
-from finbot_bt.execution.risk_book import (
-    BookMarks,
-    equity_at_last_close,
-    multiplier,
-    pending_by_symbol,
-)
+from finbot_bt.execution.risk_book import BookSource, RiskBook, equity_at_last_close, multiplier
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -57,14 +51,8 @@ _CENT = Decimal("0.01")
 Refusal = tuple[RejectionReason, str]
 
 
-class RiskContext(Protocol):
+class RiskContext(BookSource, Protocol):
     """What the engine reads from the simulator (``ExecutionSimulator`` provides it)."""
-
-    portfolio: Portfolio
-
-    def open_orders(self, symbol: str | None = None) -> list[Order]: ...
-
-    def last_price(self, symbol: str) -> Decimal | None: ...
 
     def reference_price(self, order: Order) -> Decimal | None: ...
 
@@ -118,6 +106,9 @@ class RiskEngine:
         self._max_daily = drawdown.max_daily_drawdown_pct if drawdown is not None else None
         self._max_total = drawdown.max_total_drawdown_pct if drawdown is not None else None
         self._drawdown_on = drawdown is not None
+        self._exposure_on = exposure is not None
+        self._book = RiskBook()
+        self._uses_book = self._position_on or self._exposure_on or self._drawdown_on
         # Token bucket in integer units: an order costs `bucket_unit` (interval in
         # microseconds) and each microsecond adds `max_orders` units. Exact, no rounding.
         self.bucket_unit = rate.interval // _US if rate is not None else 0
@@ -149,7 +140,7 @@ class RiskEngine:
             refusal = self._check_rate(timestamp)
             if refusal is not None:
                 return refusal
-        if self._position_on or self._max_gross is not None or self._max_net is not None or self._drawdown_on:
+        if self._uses_book:
             refusal = self._check_book(order, sim, timestamp)
             if refusal is not None:
                 return refusal
@@ -186,12 +177,11 @@ class RiskEngine:
                 f"(burst {rate.capacity}); the next order is allowed at {ready.isoformat()}")
 
     def _check_book(self, order: Order, sim: RiskContext, timestamp: datetime) -> Refusal | None:
+        book = self._book
+        book.attach(sim)
         symbol = order.symbol
-        portfolio = sim.portfolio
-        whole_book = self._max_gross is not None or self._max_net is not None or self._drawdown_on
-        pending = pending_by_symbol(sim.open_orders() if whole_book else sim.open_orders(symbol))
-        buys, sells = pending.get(symbol, (ZERO, ZERO))
-        held = portfolio.positions.get(symbol)
+        buys, sells = book.pending(symbol)
+        held = sim.portfolio.positions.get(symbol)
         quantity = held.quantity if held is not None else ZERO
         long_side, short_side = quantity + buys, quantity - sells
         if order.side is OrderSide.BUY:
@@ -207,19 +197,16 @@ class RiskEngine:
             refusal = self._check_position(order, sim, figure, quantity, same_side)
             if refusal is not None:
                 return refusal
-        if not whole_book:
-            return None
-        marks = BookMarks.scan(sim, pending, order)
-        if isinstance(marks, str):
-            if self._max_gross is None and self._max_net is None and reduces:
-                return None  # drawdown lets reducing orders through without a price
-            return _no_price("exposure/drawdown limit (equity)", marks)
-        if self._max_gross is not None or self._max_net is not None:
-            refusal = self._check_exposure(order, marks, (long_side, short_side), (new_long, new_short))
+        if self._exposure_on:
+            refusal = self._check_exposure(order, sim, (long_side, short_side), (new_long, new_short))
             if refusal is not None:
                 return refusal
         if self._drawdown_on:
-            return self._check_drawdown(order, marks.equity, timestamp, reduces)
+            equity = sim.portfolio.cash + book.value if not book.missing else (
+                equity_at_last_close(sim.portfolio, sim.last_price))
+            if equity is None:
+                return None if reduces else _no_price("drawdown limit (equity)", sorted(book.missing)[0])
+            return self._check_drawdown(order, equity, timestamp, reduces)
         return None
 
     def _check_position(
@@ -227,12 +214,10 @@ class RiskEngine:
     ) -> Refusal | None:
         symbol = order.symbol
         max_shares, max_value = self._position_overrides.get(symbol, self._position_default)
-        detail = (f"(position {quantity} + open {order.side.value}s {same_side} + order {order.quantity}, "
-                  "worst case if every open order on that side fills)")
         if max_shares is not None and figure > max_shares:
             return (RejectionReason.RISK_POSITION_LIMIT,
                     f"position limit: {order.side.value} {order.quantity} {symbol} could make the {symbol} "
-                    f"position {figure} units {detail}, above max_shares {max_shares}")
+                    f"position {figure} units {_detail(order, quantity, same_side)}, above max_shares {max_shares}")
         if max_value is not None:
             price = sim.last_price(symbol)
             if price is None:
@@ -241,41 +226,43 @@ class RiskEngine:
             if value > max_value:
                 return (RejectionReason.RISK_POSITION_LIMIT,
                         f"position limit: {order.side.value} {order.quantity} {symbol} could make the {symbol} "
-                        f"position worth {value} ({figure} units at last close {price}) {detail}, "
+                        f"position worth {value} ({figure} units at last close {price}) "
+                        f"{_detail(order, quantity, same_side)}, "
                         f"above max_value {max_value}")
         return None
 
     def _check_exposure(
-        self, order: Order, marks: BookMarks, before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal]
+        self, order: Order, sim: RiskContext, before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal]
     ) -> Refusal | None:
-        unit = marks.order_unit_value
-        term_before = max(abs(before[0]), abs(before[1])) * unit
-        term_after = max(abs(after[0]), abs(after[1])) * unit
-        gross = marks.gross
-        new_gross = gross - term_before + term_after
+        book = self._book
+        price = sim.last_price(order.symbol)
+        if price is None or book.missing:
+            missing = order.symbol if price is None else sorted(book.missing)[0]
+            return _no_price("exposure limit", missing)
+        unit = price * multiplier(sim.portfolio, order.symbol)
+        gross = book.gross
+        new_gross = gross + (max(abs(after[0]), abs(after[1])) - max(abs(before[0]), abs(before[1]))) * unit
         shift = order.quantity * unit
-        net_long, net_short = marks.net_long, marks.net_short
-        if order.side is OrderSide.BUY:
-            new_long, new_short = net_long + shift, net_short
-        else:
-            new_long, new_short = net_long, net_short - shift
+        net_long, net_short = book.net_long, book.net_short
         net = max(abs(net_long), abs(net_short))
-        new_net = max(abs(new_long), abs(new_short))
-        equity = marks.equity
+        if order.side is OrderSide.BUY:
+            new_net = max(abs(net_long + shift), abs(net_short))
+        else:
+            new_net = max(abs(net_long), abs(net_short - shift))
+        equity = sim.portfolio.cash + book.value
         for name, limit, old, new in (("gross", self._max_gross, gross, new_gross),
                                       ("net", self._max_net, net, new_net)):
-            if limit is None or new <= old:
+            if limit is None or new <= old or (equity > 0 and new * HUNDRED <= limit * equity):
                 continue
-            field = f"max_{name}_exposure_pct {limit}"
+            field = f"max_{name}_exposure_pct {limit}%"
             if equity <= 0:
                 return (RejectionReason.RISK_EXPOSURE_LIMIT,
                         f"exposure limit: equity is {equity}, so no {name} exposure can be added; "
                         f"{order.side.value} {order.quantity} {order.symbol} would raise it to {new} ({field})")
-            if new * HUNDRED > limit * equity:
-                return (RejectionReason.RISK_EXPOSURE_LIMIT,
-                        f"exposure limit: {order.side.value} {order.quantity} {order.symbol} could raise {name} "
-                        f"exposure to {_pct(new, equity)}% of equity {equity} (notional {new}, worst case with "
-                        f"open orders), above {field}%")
+            return (RejectionReason.RISK_EXPOSURE_LIMIT,
+                    f"exposure limit: {order.side.value} {order.quantity} {order.symbol} could raise {name} "
+                    f"exposure to {_pct(new, equity)}% of equity {equity} (notional {new}, worst case with "
+                    f"open orders), above {field}")
         return None
 
     def _check_drawdown(self, order: Order, equity: Decimal, timestamp: datetime, reduces: bool) -> Refusal | None:
@@ -296,6 +283,9 @@ class RiskEngine:
     # ------------------------------------------------------------------ drawdown state
     def on_market_data(self, sim: RiskContext, timestamp: datetime) -> RiskBreach | None:
         """Observe equity after a bar; return a new drawdown breach (once) or None."""
+        if self._uses_book:
+            self._book.attach(sim)
+            self._book.refresh_prices()
         if not self._drawdown_on:
             return None
         equity = equity_at_last_close(sim.portfolio, sim.last_price)
@@ -353,17 +343,12 @@ class RiskEngine:
         self.last_equity = equity
 
     def _breach(self, equity: Decimal) -> RiskBreach | None:
-        for field, limit, base, label in (
-            ("max_daily_drawdown_pct", self._max_daily, self.daily_baseline, f"day start on {self.baseline_day}"),
-            ("max_total_drawdown_pct", self._max_total, self.peak_equity, "high-water mark"),
-        ):
-            if limit is not None and base is not None and _over(base, equity, limit):
-                kind = "daily" if field.startswith("max_daily") else "total"
-                return RiskBreach(
-                    rule=f"drawdown_limit.{field}", reason=RejectionReason.RISK_DRAWDOWN_LIMIT,
-                    message=(f"drawdown limit: {kind} drawdown {_pct(base - equity, base)}% (equity {equity} "
-                             f"vs {label} {base}) exceeds {field} {limit}%"),
-                )
+        daily, base = self._max_daily, self.daily_baseline
+        if daily is not None and base is not None and _over(base, equity, daily):
+            return _drawdown_breach("daily", daily, base, equity, f"day start on {self.baseline_day}")
+        total, peak = self._max_total, self.peak_equity
+        if total is not None and peak is not None and _over(peak, equity, total):
+            return _drawdown_breach("total", total, peak, equity, "high-water mark")
         return None
 
     # ------------------------------------------------------------------ checkpoint
@@ -395,6 +380,7 @@ class RiskEngine:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "state"
             raise CheckpointError(f"invalid risk state at {where!r}: {first['msg']}") from None
+        self._book.invalidate()  # the simulator's book was restored too: rebuild on next use
         level, unit = parsed.bucket_level, parsed.bucket_unit
         if self.bucket_unit and unit and unit != self.bucket_unit:
             level = level * self.bucket_unit // unit  # the interval changed: keep the token count
@@ -442,6 +428,20 @@ class _RiskStateModel(BaseModel):
 
 def _over(base: Decimal, equity: Decimal, limit: Decimal) -> bool:
     return base > 0 and (base - equity) * HUNDRED > limit * base
+
+
+def _drawdown_breach(kind: str, limit: Decimal, base: Decimal, equity: Decimal, label: str) -> RiskBreach:
+    field = f"max_{kind}_drawdown_pct"
+    return RiskBreach(
+        rule=f"drawdown_limit.{field}", reason=RejectionReason.RISK_DRAWDOWN_LIMIT,
+        message=(f"drawdown limit: {kind} drawdown {_pct(base - equity, base)}% (equity {equity} "
+                 f"vs {label} {base}) exceeds {field} {limit}%"),
+    )
+
+
+def _detail(order: Order, quantity: Decimal, same_side: Decimal) -> str:
+    return (f"(position {quantity} + open {order.side.value}s {same_side} + order {order.quantity}, "
+            "worst case if every open order on that side fills)")
 
 
 def _no_price(rule: str, symbol: str) -> Refusal:

@@ -1,88 +1,181 @@
-"""Valuation of an account's book for the risk engine (private to the execution layer).
+"""Incremental view of an account's book for the risk engine (private to the execution layer).
 
-Positions are valued at the simulator's last closes; open orders count with
-their remaining quantity. Futures-like positions count their margin in equity
-and their full notional in exposure.
+``RiskBook`` keeps, per symbol, the remaining quantity of open buy and sell
+orders and the symbol's share of equity and worst-case exposure, valued at the
+simulator's last close. It is built once from the simulator, then kept up to
+date by the simulator's events (submissions, fills, cancels, expiries,
+rejections at the venue) and by :meth:`RiskBook.refresh_prices` after each bar,
+so an order check costs O(1) instead of a scan of the whole book.
+
+Per symbol with quantity ``q``, open buys ``B``, open sells ``S`` and unit
+value ``u = last close * multiplier``:
+
+* gross term ``max(|q + B|, |q - S|) * u`` (worst case if one side fills);
+* net terms ``(q + B) * u`` (all buys fill) and ``(q - S) * u`` (all sells fill);
+* equity term ``q * u``, or ``|q| * margin`` for futures-like instruments.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from finbot_bt.contracts.enums import OrderSide
+from finbot_bt.contracts.events import (
+    ExecutionEvent,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+)
 from finbot_bt.contracts.orders import Order
 from finbot_bt.execution.accounting import Portfolio
 
-if TYPE_CHECKING:
-    from finbot_bt.execution.risk import RiskContext
-
 ZERO = Decimal(0)
 ONE = Decimal(1)
+_FLAT = (ZERO, ZERO, ZERO, ZERO)
 
 
-class BookMarks:
-    """Equity and worst-case exposure of the whole book, valued at last closes."""
+class BookSource(Protocol):
+    """What the book reads from the simulator."""
 
-    __slots__ = ("equity", "gross", "net_long", "net_short", "order_unit_value")
+    portfolio: Portfolio
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+
+    def last_price(self, symbol: str) -> Decimal | None: ...
+
+    def add_listener(self, listener: Callable[[ExecutionEvent], None]) -> None: ...
+
+
+class RiskBook:
+    """Per-symbol open quantities and running totals of exposure and position value."""
+
+    __slots__ = ("_followed", "_open", "_terms", "buys", "gross", "missing", "net_long", "net_short", "sells", "sim",
+                 "value")
 
     def __init__(self) -> None:
-        self.equity = ZERO
-        self.gross = ZERO
-        self.net_long = ZERO
-        self.net_short = ZERO
-        self.order_unit_value = ZERO
+        self.sim: BookSource | None = None
+        self._followed: BookSource | None = None
+        self._open: dict[str, tuple[str, bool, Decimal]] = {}  # order id -> (symbol, is buy, remaining)
+        self.buys: dict[str, Decimal] = {}
+        self.sells: dict[str, Decimal] = {}
+        self._terms: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
+        self.missing: set[str] = set()  # tracked symbols without a last close
+        self.gross = self.net_long = self.net_short = self.value = ZERO
 
-    @classmethod
-    def scan(cls, sim: RiskContext, pending: dict[str, tuple[Decimal, Decimal]], order: Order) -> BookMarks | str:
-        """Return the marks, or the first symbol whose price is missing."""
-        portfolio = sim.portfolio
-        instruments = portfolio.instruments
-        last_price = sim.last_price
-        marks = cls()
-        equity = portfolio.cash
-        gross = net_long = net_short = ZERO
-        positions = portfolio.positions
-        symbols = [s for s, p in positions.items() if p.quantity != 0]
-        symbols.extend(s for s in pending if s not in positions or positions[s].quantity == 0)
-        if order.symbol not in pending and (order.symbol not in positions or positions[order.symbol].quantity == 0):
-            symbols.append(order.symbol)
-        for symbol in symbols:
-            price = last_price(symbol)
-            if price is None:
-                return symbol
-            held = positions.get(symbol)
-            quantity = held.quantity if held is not None else ZERO
-            inst = instruments.get(symbol)
-            unit = price * inst.multiplier if inst is not None else price
-            if quantity != 0:
-                margin = inst.margin if inst is not None else None
-                equity += abs(quantity) * margin if margin is not None else quantity * unit
-            buys, sells = pending.get(symbol, (ZERO, ZERO))
-            long_side, short_side = quantity + buys, quantity - sells
-            gross += max(abs(long_side), abs(short_side)) * unit
-            net_long += long_side * unit
-            net_short += short_side * unit
-            if symbol == order.symbol:
-                marks.order_unit_value = unit
-        marks.equity, marks.gross, marks.net_long, marks.net_short = equity, gross, net_long, net_short
-        return marks
+    def attach(self, sim: BookSource) -> None:
+        """Build from ``sim`` and follow its events (no-op if already following it)."""
+        if self.sim is sim:
+            return
+        self.rebuild(sim)
+        if self._followed is not sim:
+            self._followed = sim
+            sim.add_listener(self.on_event)
 
+    def invalidate(self) -> None:
+        """Forget the view; the next :meth:`attach` rebuilds it (after a restore)."""
+        self.sim = None
 
-def pending_by_symbol(orders: list[Order]) -> dict[str, tuple[Decimal, Decimal]]:
-    book: dict[str, tuple[Decimal, Decimal]] = {}
-    for order in orders:
-        remaining = order.quantity - order.filled_quantity
-        buys, sells = book.get(order.symbol, (ZERO, ZERO))
-        if order.side is OrderSide.BUY:
-            book[order.symbol] = (buys + remaining, sells)
+    def rebuild(self, sim: BookSource) -> None:
+        """Recompute everything from ``sim``'s open orders and positions."""
+        self.sim = sim
+        self._open = {}
+        self.buys, self.sells, self._terms, self.missing = {}, {}, {}, set()
+        self.gross = self.net_long = self.net_short = self.value = ZERO
+        for order in sim.open_orders():
+            self._add(order.order_id, order.symbol, order.side is OrderSide.BUY, order.remaining_quantity)
+        symbols = set(self.buys) | set(self.sells)
+        symbols.update(s for s, p in sim.portfolio.positions.items() if p.quantity != 0)
+        for symbol in sorted(symbols):
+            self.update(symbol)
+
+    def on_event(self, event: ExecutionEvent) -> None:
+        """Listener: apply an order event to the open quantities and the symbol's terms."""
+        if self.sim is None:
+            return
+        if isinstance(event, OrderSubmitted):
+            order = event.order
+            self._add(order.order_id, order.symbol, order.side is OrderSide.BUY, order.remaining_quantity)
+        elif isinstance(event, OrderFilled):
+            self._reduce(event.order.order_id, event.execution.quantity, drop=False)
+        elif isinstance(event, (OrderCancelled, OrderExpired, OrderRejected)):
+            self._reduce(event.order.order_id, ZERO, drop=True)
         else:
-            book[order.symbol] = (buys, sells + remaining)
-    return book
+            return
+        self.update(event.order.symbol)
+
+    def _add(self, order_id: str, symbol: str, is_buy: bool, remaining: Decimal) -> None:
+        self._open[order_id] = (symbol, is_buy, remaining)
+        side = self.buys if is_buy else self.sells
+        side[symbol] = side.get(symbol, ZERO) + remaining
+
+    def _reduce(self, order_id: str, quantity: Decimal, *, drop: bool) -> None:
+        entry = self._open.get(order_id)
+        if entry is None:
+            return  # refused before submission: never counted
+        symbol, is_buy, remaining = entry
+        taken = remaining if drop else min(quantity, remaining)
+        if drop or taken == remaining:
+            del self._open[order_id]
+        else:
+            self._open[order_id] = (symbol, is_buy, remaining - taken)
+        side = self.buys if is_buy else self.sells
+        left = side[symbol] - taken
+        if left == 0:
+            del side[symbol]
+        else:
+            side[symbol] = left
+
+    def refresh_prices(self) -> None:
+        """Revalue every tracked symbol at the last closes (after a bar)."""
+        for symbol in list(self._terms):
+            self.update(symbol)
+        for symbol in list(self.missing):
+            self.update(symbol)
+
+    def update(self, symbol: str) -> None:
+        """Recompute ``symbol``'s terms and adjust the totals."""
+        sim = self.sim
+        if sim is None:
+            return
+        old = self._terms.pop(symbol, _FLAT)
+        self.missing.discard(symbol)
+        held = sim.portfolio.positions.get(symbol)
+        quantity = held.quantity if held is not None else ZERO
+        buys = self.buys.get(symbol, ZERO)
+        sells = self.sells.get(symbol, ZERO)
+        new = _FLAT
+        if quantity != 0 or buys != 0 or sells != 0:
+            price = sim.last_price(symbol)
+            if price is None:
+                self.missing.add(symbol)
+            else:
+                inst = sim.portfolio.instruments.get(symbol)
+                unit = price * inst.multiplier if inst is not None else price
+                margin = inst.margin if inst is not None else None
+                long_side, short_side = quantity + buys, quantity - sells
+                new = (
+                    max(abs(long_side), abs(short_side)) * unit,
+                    long_side * unit,
+                    short_side * unit,
+                    abs(quantity) * margin if margin is not None else quantity * unit,
+                )
+                self._terms[symbol] = new
+        self.gross += new[0] - old[0]
+        self.net_long += new[1] - old[1]
+        self.net_short += new[2] - old[2]
+        self.value += new[3] - old[3]
+
+    def pending(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """Remaining quantity of open (buy, sell) orders on ``symbol``."""
+        return self.buys.get(symbol, ZERO), self.sells.get(symbol, ZERO)
 
 
 def equity_at_last_close(portfolio: Portfolio, last_price: Callable[[str], Decimal | None]) -> Decimal | None:
+    """Cash plus positions at the last closes; None if a held symbol has no price."""
     total = portfolio.cash
     for symbol, held in portfolio.positions.items():
         if held.quantity == 0:
@@ -99,5 +192,6 @@ def equity_at_last_close(portfolio: Portfolio, last_price: Callable[[str], Decim
 
 
 def multiplier(portfolio: Portfolio, symbol: str) -> Decimal:
+    """Contract multiplier of ``symbol`` without registering it (1 if unknown)."""
     inst = portfolio.instruments.get(symbol)
     return inst.multiplier if inst is not None else ONE
