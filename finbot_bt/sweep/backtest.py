@@ -17,6 +17,7 @@ from typing import Any
 import backtrader as bt
 
 from finbot_bt.broker import FinbotBroker
+from finbot_bt.runner.loading import make_feed, symbol_for
 from finbot_bt.sweep import metrics
 from finbot_bt.sweep.cell import (
     CellSpec,
@@ -26,7 +27,7 @@ from finbot_bt.sweep.cell import (
     build_slippage,
     import_strategy,
 )
-from finbot_bt.sweep.data import load_ohlcv
+from finbot_bt.sweep.data import cached_ohlcv
 from finbot_bt.sweep.metrics import FillRecord, TradeRecord
 
 
@@ -67,7 +68,7 @@ class BacktestResult:
 
 
 def _feed(path: str) -> Any:
-    return bt.feeds.PandasData(dataname=load_ohlcv(path), name=Path(path).stem)
+    return make_feed(cached_ohlcv(path), symbol_for(path))
 
 
 def run_backtest(cell: CellSpec) -> BacktestResult:

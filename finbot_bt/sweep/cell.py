@@ -8,7 +8,6 @@ The worker turns it into broker components with the ``build_*`` functions.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,13 +45,13 @@ class CellSpec:
     index : int
         Position of the cell in the grid's expansion (the table's sort key).
     strategy : str
-        Import path ``"package.module:ClassName"`` of a ``bt.Strategy``.
+        ``"package.module:ClassName"`` or ``"/abs/path/file.py:ClassName"`` of a ``bt.Strategy``.
     strategy_params : Mapping[str, Any]
         Keyword arguments of the strategy.
     data_name : str
         Name of the data set in the grid.
     data_paths : tuple[str, ...]
-        Absolute CSV paths, one feed per path (feed name = file stem).
+        Absolute data file paths, one feed per path (feed name = upper-cased file stem).
     latency : str or Mapping
         A profile name or a custom ``{submission_ms, fill_min_ms, fill_max_ms, cancel_ms}``.
     latency_name, risk_name, commission_name, slippage_name : str
@@ -114,18 +113,10 @@ class CellSpec:
 
 
 def import_strategy(path: str) -> Any:
-    """Import ``"package.module:ClassName"``; raise ConfigError naming the path on failure."""
-    module_name, sep, attr = path.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigError(f"strategy {path!r} must look like 'package.module:ClassName'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"strategy {path!r}: cannot import module {module_name!r} ({exc})") from None
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ConfigError(f"strategy {path!r}: module {module_name!r} has no {attr!r}") from None
+    """Import ``"package.module:ClassName"`` or ``"path/to/file.py:ClassName"`` (as ``finbot-bt run``)."""
+    from finbot_bt.runner.strategies import load_strategy
+
+    return load_strategy(path)
 
 
 def _decimal(where: str, value: object) -> Decimal:

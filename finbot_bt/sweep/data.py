@@ -1,13 +1,14 @@
-"""Market data for sweeps: CSV files read once per process and cached.
+"""Market data for sweeps: files read once per process and cached.
 
 A Dask worker process keeps every frame it has read, keyed by the file's
 absolute path, size and modification time, so the tasks of a sweep carry
 only paths and each worker reads each file once. The cache is per process:
-it is what "loaded once per worker" means with process workers.
+with process workers that is "loaded once per worker".
 
-Accepted CSV layout: a first column of dates or datetimes (``Date``,
-``datetime``, ...), then ``open, high, low, close, volume`` and optionally
-``openinterest``, in any letter case (Backtrader's CSV layout fits).
+Files are read by :func:`finbot_bt.runner.loading.load_ohlcv` (Yahoo,
+Backtrader or generic OHLCV CSV, or Parquet), the same loader as
+``finbot-bt run``. A path written ``bundled:NAME`` names a file shipped in
+:mod:`finbot_bt.data` (``bundled:synthetic_daily.csv``).
 """
 
 from __future__ import annotations
@@ -18,47 +19,41 @@ from pathlib import Path
 
 import pandas as pd
 
-from finbot_bt.errors import ConfigError
+from finbot_bt.runner.errors import DataError
+from finbot_bt.runner.loading import load_ohlcv
 
-COLUMNS = ("open", "high", "low", "close", "volume", "openinterest")
+BUNDLED = "bundled:"
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, int, int], pd.DataFrame] = {}
 _reads = 0
 
 
-def read_ohlcv(path: str | Path) -> pd.DataFrame:
-    """Read one OHLCV CSV into a frame indexed by datetime (no caching)."""
-    frame = pd.read_csv(path)
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in COLUMNS[:5] if c not in frame.columns]
-    if missing:
-        raise ConfigError(f"data file {str(path)!r} lacks column(s) {missing}; expected date + {list(COLUMNS)}")
-    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.iloc[:, 0]), name="datetime")
-    if "openinterest" not in frame.columns:
-        frame["openinterest"] = 0.0
-    out = frame.loc[:, list(COLUMNS)].astype(float)
-    if not out.index.is_monotonic_increasing:
-        raise ConfigError(f"data file {str(path)!r}: dates are not in increasing order")
-    return out
+def resolve_data_path(text: str, base_dir: Path) -> str:
+    """Absolute path of ``text``: ``bundled:NAME`` or a path relative to ``base_dir``."""
+    if text.startswith(BUNDLED):
+        from finbot_bt.data import sample_path
+
+        return str(sample_path().parent / text.removeprefix(BUNDLED))
+    return str((base_dir / text).resolve())
 
 
-def load_ohlcv(path: str | Path) -> pd.DataFrame:
+def cached_ohlcv(path: str | Path) -> pd.DataFrame:
     """Read ``path`` through this process's cache (re-read when the file changes).
 
-    The returned frame is shared: callers must not modify it.
+    The returned frame is shared between runs: callers must not modify it.
     """
     global _reads
     resolved = os.path.abspath(path)
     try:
         stat = os.stat(resolved)
     except OSError as exc:
-        raise ConfigError(f"data file {resolved!r} is not readable: {exc.strerror}") from None
+        raise DataError(f"data file {resolved} is not readable: {exc.strerror}") from None
     key = (resolved, stat.st_size, stat.st_mtime_ns)
     with _lock:
         frame = _cache.get(key)
         if frame is None:
-            frame = read_ohlcv(resolved)
+            frame = load_ohlcv(resolved)
             _cache[key] = frame
             _reads += 1
     return frame
@@ -77,4 +72,4 @@ def clear_cache() -> None:
         _reads = 0
 
 
-__all__ = ["cache_reads", "clear_cache", "load_ohlcv", "read_ohlcv"]
+__all__ = ["BUNDLED", "cache_reads", "cached_ohlcv", "clear_cache", "resolve_data_path"]

@@ -5,11 +5,12 @@ Unknown keys are rejected with a :class:`~finbot_bt.errors.ConfigError`
 naming the key. Example::
 
     [[strategies]]
-    path = "finbot_bt.sweep.strategies:SmaCross"
-    params = { fast = [5, 10], slow = [20, 40], stake = 10 }   # lists are axes
+    path = "finbot_bt.runner.strategies:SmaCross"
+    params = { fast = [5, 10], slow = [20, 40], stake = 0.5 }   # lists are axes
 
-    [data]                      # name -> CSV path (or list of paths), relative to this file
+    [data]                      # name -> file path (or list of paths), relative to this file
     walk = "data/walk.csv"
+    bundled = "bundled:synthetic_daily.csv"   # a file shipped in finbot_bt.data
 
     [broker]
     latency = ["instant", "normal", "colo"]   # profile names or [latency.*] tables
@@ -49,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from finbot_bt.contracts.latency import LATENCY_PROFILES
 from finbot_bt.errors import ConfigError, FinbotError
 from finbot_bt.sweep.cell import CellSpec, build_commission, build_latency, build_risk, build_slippage
+from finbot_bt.sweep.data import resolve_data_path
 
 
 def _as_list(value: Any) -> Any:
@@ -60,7 +62,7 @@ class StrategyAxis(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: str = Field(description="Import path 'package.module:ClassName' of a bt.Strategy.")
+    path: str = Field(description="'package.module:ClassName' or 'path/to/file.py:ClassName' (relative to the grid).")
     params: dict[str, Any] = Field(default_factory=dict)
 
     def combinations(self) -> list[dict[str, Any]]:
@@ -140,7 +142,7 @@ class GridSpec(BaseModel):
     def cells(self, base_dir: Path | None = None) -> list[CellSpec]:
         """Expand the grid; relative data paths are resolved against ``base_dir`` (default: cwd)."""
         root = (base_dir or Path.cwd()).resolve()
-        data = {name: tuple(str((root / p).resolve()) for p in paths) for name, paths in self.data.items()}
+        data = {name: tuple(resolve_data_path(p, root) for p in paths) for name, paths in self.data.items()}
         b = self.broker
         axes = itertools.product(
             [(s, combo) for s in self.strategies for combo in s.combinations()],
@@ -150,7 +152,7 @@ class GridSpec(BaseModel):
         for index, ((strategy, params), (data_name, paths), latency, risk, commission, slippage, seed) in \
                 enumerate(axes):
             cells.append(CellSpec(
-                index=index, strategy=strategy.path, strategy_params=params, data_name=data_name,
+                index=index, strategy=_strategy_path(strategy.path, root), strategy_params=params, data_name=data_name,
                 data_paths=paths, latency={**self.latency[latency], "name": latency} if latency in self.latency
                 else latency, latency_name=latency,
                 risk=self.risk.get(risk), risk_name=risk,
@@ -159,6 +161,13 @@ class GridSpec(BaseModel):
                 seed=seed, cash=b.cash,
             ))
         return cells
+
+
+def _strategy_path(path: str, root: Path) -> str:
+    target, sep, name = path.rpartition(":")
+    if sep and (target.endswith(".py") or "/" in target):
+        return f"{(root / target).resolve()}:{name}"
+    return path
 
 
 def grid_from_dict(data: Mapping[str, Any], where: str = "grid") -> GridSpec:

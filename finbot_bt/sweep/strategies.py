@@ -1,8 +1,8 @@
-"""Small reference strategies for sweeps, regression suites and benchmarks.
+"""Reference strategies for sweeps and regression suites, next to the example SmaCross.
 
-They trade every feed independently and are deliberately simple: their job
-is to exercise the broker (market and limit orders, expiry, costs, risk),
-not to make money.
+``finbot_bt.runner.strategies.SmaCross`` covers market orders on one feed;
+:class:`LimitPullback` covers limit orders, expiry and several feeds. Their job
+is to exercise the broker, not to make money.
 """
 
 from __future__ import annotations
@@ -10,30 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import backtrader as bt
-
-
-class SmaCross(bt.Strategy):  # type: ignore[misc]
-    """Long ``stake`` units while the fast SMA is above the slow SMA, flat otherwise.
-
-    Parameters: ``fast``, ``slow`` (bars), ``stake`` (units per entry).
-    """
-
-    params = (("fast", 10), ("slow", 30), ("stake", 10))
-
-    def __init__(self) -> None:
-        self.cross = {
-            data: bt.indicators.CrossOver(bt.indicators.SMA(data.close, period=self.p.fast),
-                                          bt.indicators.SMA(data.close, period=self.p.slow))
-            for data in self.datas
-        }
-
-    def next(self) -> None:
-        for data, cross in self.cross.items():
-            held = self.getposition(data).size
-            if cross[0] > 0 and held <= 0:
-                self.buy(data=data, size=self.p.stake)
-            elif cross[0] < 0 and held > 0:
-                self.close(data=data)
 
 
 class LimitPullback(bt.Strategy):  # type: ignore[misc]
@@ -68,4 +44,4 @@ class LimitPullback(bt.Strategy):  # type: ignore[misc]
                                               price=price, valid=valid)
 
 
-__all__ = ["LimitPullback", "SmaCross"]
+__all__ = ["LimitPullback"]
