@@ -126,11 +126,19 @@ def summary_rows(summaries: Sequence[RunSummary]) -> list[tuple[str, list[str]]]
     for reason in reasons:
         rows.append((f"  {reason}", each(lambda s, r=reason: str(dict(s.rejections).get(r, 0)))))
     rows += [
-        ("median latency", each(lambda s: "-" if s.median_latency_ms is None else f"{s.median_latency_ms:.1f} ms")),
+        ("median latency", each(lambda s: _duration(s.median_latency_ms))),
         ("total slippage", each(lambda s: f"{s.total_slippage:,.2f}")),
         ("total commission", each(lambda s: f"{s.total_commission:,.2f}")),
     ]
     return rows
+
+
+def _duration(ms: float | None) -> str:
+    if ms is None:
+        return "-"
+    if ms < 10_000:
+        return f"{ms:.1f} ms"
+    return f"{ms / 1000:,.1f} s"
 
 
 def format_table(summaries: Sequence[RunSummary]) -> str:
