@@ -11,13 +11,17 @@ Commands
     CSV (Yahoo, Backtrader or generic OHLCV layout) or Parquet files.
 ``finbot-bt checkpoints list|show|verify DIR``
     Inspect and verify checkpoint folders.
+``finbot-bt sweep --grid grid.toml [--scheduler tcp://host:8786] [--workers N] [--out DIR]``
+    Run a parameter x broker-settings x data grid on Dask (see ``finbot_bt.sweep``).
+``finbot-bt regress suite.toml [--update] [--run NAME ...]``
+    Compare named backtests with their golden results (see ``finbot_bt.regress``).
 
 Exit codes
 ----------
 0 success; 1 unexpected internal error; 2 usage or configuration error;
 3 data error (missing or malformed data file); 4 strategy import error;
 5 the strategy raised during the run; 6 checkpoint error (missing,
-unreadable or failed verification). Errors are one line on stderr,
+unreadable or failed verification); 7 regression drift. Errors are one line on stderr,
 ``finbot-bt: error: ...``; ``--traceback`` shows the full traceback instead.
 """
 
@@ -48,6 +52,7 @@ class ExitCode(IntEnum):
     STRATEGY_IMPORT = 4
     STRATEGY_FAILED = 5
     CHECKPOINT = 6
+    REGRESSION = 7
 
 
 class StrategyFailed(FinbotError):
@@ -189,13 +194,26 @@ def cmd_checkpoints_verify(args: argparse.Namespace) -> ExitCode:
     return ExitCode.CHECKPOINT if bad else ExitCode.OK
 
 
+# ---------------------------------------------------------------------- sweep, regress
+def cmd_sweep(args: argparse.Namespace) -> ExitCode:
+    from finbot_bt.sweep.command import sweep_command
+
+    return ExitCode(sweep_command(args))
+
+
+def cmd_regress(args: argparse.Namespace) -> ExitCode:
+    from finbot_bt.sweep.command import regress_command
+
+    return ExitCode(regress_command(args))
+
+
 # ---------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``finbot-bt``."""
     parser = argparse.ArgumentParser(
         prog=PROG, description="Backtrader backtests with realistic execution (finbot_bt).",
         epilog="exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 data error, "
-               "4 strategy import error, 5 strategy failed, 6 checkpoint error")
+               "4 strategy import error, 5 strategy failed, 6 checkpoint error, 7 regression drift")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -225,6 +243,22 @@ def build_parser() -> argparse.ArgumentParser:
     verifying = actions.add_parser("verify", help="verify every checkpoint (hash, schema, trial restore)")
     verifying.add_argument("dir", metavar="DIR")
     verifying.set_defaults(handler=cmd_checkpoints_verify)
+
+    sweep = commands.add_parser("sweep", help="run a parameter/broker/data grid on Dask")
+    sweep.add_argument("--grid", required=True, metavar="TOML", help="grid file (see finbot_bt.sweep.grid)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786")
+    sweep.add_argument("--workers", type=int, metavar="N",
+                       help="local worker processes (default: CPU count; 0 runs in this process)")
+    sweep.add_argument("--out", metavar="DIR", help="results (Parquet parts; rerun to resume), "
+                                                    "default <grid>-results.parquet")
+    sweep.add_argument("--retry-errors", action="store_true", help="rerun cells stored with an error")
+    sweep.set_defaults(handler=cmd_sweep)
+
+    regress = commands.add_parser("regress", help="compare named backtests with their golden results")
+    regress.add_argument("suite", metavar="SUITE", help="suite file (see finbot_bt.regress.suite)")
+    regress.add_argument("--update", action="store_true", help="rewrite the goldens from this run")
+    regress.add_argument("--run", action="append", metavar="NAME", help="only this run; repeatable")
+    regress.set_defaults(handler=cmd_regress)
     return parser
 
 

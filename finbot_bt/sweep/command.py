@@ -1,0 +1,63 @@
+"""``finbot-bt sweep`` and ``finbot-bt regress``: the command-line ends of sweeps and regressions.
+
+``cli.py`` owns the parser; these functions do the work and return exit
+statuses (0 ok; 7 regression drift, as ``finbot_bt.cli.ExitCode.REGRESSION``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+REGRESSION_EXIT = 7
+
+SHOWN = ["cell", "strategy", "data", "latency", "risk", "commission_model", "slippage_model", "seed",
+         "status", "final_value", "return_pct", "max_drawdown_pct", "sharpe", "trades", "rejections",
+         "median_latency_seconds", "commission"]
+
+
+def default_out(grid: str) -> str:
+    """``<grid stem>-results.parquet`` in the current directory."""
+    return f"{Path(grid).stem}-results.parquet"
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Run ``args.grid`` and print the table; results go to ``args.out`` (resumable)."""
+    from finbot_bt.runner.progress import progress_enabled
+    from finbot_bt.sweep.runner import SYNCHRONOUS, run_sweep
+
+    scheduler = SYNCHRONOUS if args.workers == 0 else args.scheduler
+    out = args.out or default_out(args.grid)
+    table = run_sweep(args.grid, scheduler=scheduler, workers=args.workers, out=out,
+                      progress=progress_enabled(), retry_errors=args.retry_errors)
+    print(format_sweep(table))
+    print(f"\nresults: {out} ({len(table)} cells; read with finbot_bt.sweep.ResultStore(path).read())")
+    return 0
+
+
+def format_sweep(table: pd.DataFrame) -> str:
+    """The table's main columns (parameters included), and each failed cell's error."""
+    params = [c for c in table.columns if str(c).startswith("param_")]
+    columns = [c for c in SHOWN if c in table.columns]
+    columns[columns.index("seed") + 1:columns.index("seed") + 1] = params
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 200):
+        text = table[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    failed = table[table["status"] != "ok"]
+    lines = [text, f"\n{len(table)} cells, {len(failed)} failed"]
+    lines += [f"  cell {int(row.cell)}: {row.error}" for row in failed.itertuples()]
+    return "\n".join(lines)
+
+
+def regress_command(args: argparse.Namespace) -> int:
+    """Run the suite ``args.suite``; print the report; 7 on drift, missing golden or failed run."""
+    from finbot_bt.regress.runner import run_suite
+
+    only = set(args.run) if args.run else None
+    report = run_suite(args.suite, update=args.update, only=only)
+    print(report.format())
+    return 0 if report.ok else REGRESSION_EXIT
+
+
+__all__ = ["REGRESSION_EXIT", "default_out", "format_sweep", "regress_command", "sweep_command"]
