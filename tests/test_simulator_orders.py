@@ -291,3 +291,16 @@ def test_bracket_when_child_added_after_parent_filled_then_active_at_once() -> N
     sim.submit_order(order("sell", 10, "limit", limit="101", parent="P", order_id="C"), daily(1))
     events = run_bars(sim, daily_bars(("100", "102", "99", "101"), start=2))
     assert filled(events, "C") == ["10"]
+
+
+def test_partial_fills_when_many_then_average_price_is_exact_vwap_of_executions() -> None:
+    sim = capped(FixedSizeCap())
+    sim.submit_order(order("buy", 28, order_id="V"), T0)
+    fills = [("2", "105.21"), ("6", "108.34"), ("9", "109.17"), ("7", "100.39"), ("4", "96.21")]
+    for index, (volume, price) in enumerate(fills, start=1):
+        run_bars(sim, [bar(price, "120", "90", price, daily(index), volume=volume)])
+    done = sim.get_order("V")
+    assert done is not None and done.status is S.FILLED
+    assert [str(e.quantity) for e in done.executions] == [q for q, _ in fills]
+    notional = sum((d(q) * d(p) for q, p in fills), d(0))
+    assert done.avg_fill_price == notional / d(28) == d("104.6628571428571428571428571")

@@ -902,8 +902,9 @@ class ExecutionSimulator:
                 timestamp=fill.timestamp, liquidity=fill.liquidity, reported_at=ts,
             )
             filled = order.filled_quantity + quantity
-            prior = order.avg_fill_price if order.avg_fill_price is not None else ZERO
-            avg = (prior * order.filled_quantity + fill.price * quantity) / filled
+            # From the executions, not the previous average: that one is rounded and would drift.
+            notional = sum((e.quantity * e.price for e in order.executions), fill.price * quantity)
+            avg = notional / filled
             status = order.status
             if filled >= order.quantity:
                 status = OrderStatus.FILLED
