@@ -137,6 +137,7 @@ def main(base_dir: str, steps: int, every: int) -> None:
     sim = make_simulator(retain_history=False)
     manager.open_journal(sim)
     bars = make_bars(steps)
+    print("ready", flush=True)
     for index, step in enumerate(bars):
         run_step(sim, index, step)
         if (index + 1) % every == 0:

@@ -450,7 +450,7 @@ def test_recover_when_refed_inputs_differ_then_checkpoint_error(tmp_path: Path) 
     _run(sim, bars, 10, 20)
     recovery = recover(tmp_path, sim.simulator_id)
     CheckpointManager(tmp_path).open_journal(recovery.simulator, expect=recovery.tail)
-    with pytest.raises(CheckpointError, match="differs|not expected"):
+    with pytest.raises(CheckpointError, match=r"differs|not expected"):
         for index in range(10, 20):
             t, bar_map = bars[index]
             recovery.simulator.process_market_data(t, bar_map)

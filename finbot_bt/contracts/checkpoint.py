@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
-from finbot_bt.contracts.codec import decode_datetime, decode_decimal, decode_duration, decode_enum
+from finbot_bt.contracts.codec import MAX_DECIMAL_CHARS
 from finbot_bt.contracts.enums import (
     LiquiditySide,
     OrderSide,
@@ -43,38 +43,22 @@ SIMULATOR_ID_PATTERN = r"^[^/\\:\x00-\x1f\x7f.][^/\\:\x00-\x1f\x7f]{0,127}$"
 """Simulator ids usable as a folder name: no path separators, no control characters, no leading dot."""
 
 
-def _decimal(value: str) -> str:
-    decode_decimal("value", value)
-    return value
-
-
-def _order_decimal(value: str) -> str:
-    decode_decimal("value", value, special=True)
-    return value
-
-
-def _datetime(value: str) -> str:
-    decode_datetime("value", value)
-    return value
-
-
-def _duration(value: str) -> str:
-    decode_duration("value", value)
-    return value
+# Formats are checked here with (fast, Rust-side) patterns; values (a month 13, a
+# latency finer than a microsecond) are checked when the checkpoint is restored.
+_NUMBER = r"[+-]?(?:\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE][+-]?\d{1,2})?"
+_ISO = (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
+        r"(?:Z|[+-]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:\[[A-Za-z0-9_+\-/]{1,64}\])?")
 
 
 def _member_of(enum: Any) -> Any:
-    def check(value: str) -> str:
-        decode_enum("value", enum, value)
-        return value
-
-    return AfterValidator(check)
+    return StringConstraints(pattern="^(?:" + "|".join(m.value for m in enum) + ")$")
 
 
-Dec = Annotated[str, AfterValidator(_decimal)]
-OrderDec = Annotated[str, AfterValidator(_order_decimal)]
-IsoTime = Annotated[str, AfterValidator(_datetime)]
-Seconds = Annotated[str, AfterValidator(_duration)]
+Dec = Annotated[str, StringConstraints(pattern=f"^{_NUMBER}$", max_length=MAX_DECIMAL_CHARS)]
+OrderDec = Annotated[str, StringConstraints(pattern=f"^(?:{_NUMBER}|[+-]?(?:NaN|sNaN|Infinity))$",
+                                            max_length=MAX_DECIMAL_CHARS)]
+IsoTime = Annotated[str, StringConstraints(pattern=f"^{_ISO}$", max_length=100)]
+Seconds = Dec
 Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Name = Annotated[str, Field(max_length=1024)]
 SimulatorId = Annotated[str, Field(pattern=SIMULATOR_ID_PATTERN)]

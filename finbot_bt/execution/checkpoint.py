@@ -161,7 +161,7 @@ class CheckpointManager:
         body = checkpoint.model_dump(mode="json")
         digest = hashlib.sha256(canonical_json(body)).hexdigest()
         envelope = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "sha256": digest, "body": body}
-        data = json.dumps(envelope, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n"
+        data = _readable_json(envelope)
         path = folder / _file_name(checkpoint)
         try:
             folder.mkdir(exist_ok=True)
@@ -262,6 +262,26 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _readable_json(envelope: dict[str, Any]) -> bytes:
+    # One body section a line and one list item a line: readable and diffable, and
+    # fast (json.dumps with indent falls back to the pure-Python encoder).
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    def section(key: str, value: Any) -> str:
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return f" {dump(key)}: [\n  " + ",\n  ".join(dump(v) for v in value) + "\n ]"
+        if isinstance(value, dict) and key == "queue":
+            return f" {dump(key)}: {{\"next_sequence\": {value['next_sequence']}, \"actions\": [\n  " + \
+                ",\n  ".join(dump(v) for v in value["actions"]) + "\n ]}"
+        return f" {dump(key)}: {dump(value)}"
+
+    head = {k: v for k, v in envelope.items() if k != "body"}
+    body = ",\n".join(section(k, v) for k, v in envelope["body"].items())
+    text = dump(head)[:-1] + ', "body": {\n' + body + "\n}}\n"
+    return text.encode("utf-8")
 
 
 def _fsync_dir(folder: Path) -> None:
