@@ -1,0 +1,100 @@
+"""The report writer: files exist, PNGs are valid, the HTML holds every figure and table."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finbot_bt import FinbotBroker
+from finbot_bt.reports import FIGURE_NAMES, ReportData, write_report
+from finbot_bt.runner.backtest import RunResult, run_backtest, sample_frames
+from finbot_bt.runner.demo import realistic_broker
+from finbot_bt.runner.strategies import SmaCross
+from finbot_bt.runner.summary import summary_frame
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def realistic() -> RunResult:
+    return run_backtest(SmaCross, sample_frames(), broker=realistic_broker(), label="realistic")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_write_report_when_run_has_fills_and_rejections_then_all_files_written(
+        tmp_path: Path, realistic: RunResult) -> None:
+    files = write_report(realistic.broker, tmp_path / "rep", prices=realistic.prices,
+                         summary=summary_frame([realistic.summary]))
+    assert files.html == tmp_path / "rep" / "report.html"
+    assert set(files.figures) == set(FIGURE_NAMES)
+    for name, path in files.figures.items():
+        assert path == tmp_path / "rep" / f"{name}.png"
+        width, height = _png_size(path.read_bytes())
+        assert width >= 600 and height >= 300
+
+
+def test_html_when_written_then_self_contained_with_figures_and_tables(tmp_path: Path, realistic: RunResult) -> None:
+    files = write_report(realistic.broker, tmp_path, prices=realistic.prices,
+                         summary=summary_frame([realistic.summary]), title="My <run>")
+    page = files.html.read_text()
+    assert "<title>My &lt;run&gt;</title>" in page
+    images = re.findall(r'<img alt="(\w+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)">', page)
+    assert [name for name, _ in images] == list(FIGURE_NAMES)
+    for name, encoded in images:
+        assert base64.b64decode(encoded) == files.figures[name].read_bytes()
+    for heading in ("Equity and drawdown", "Price with fills and rejected orders", "Latency distribution",
+                    "Slippage and commission over time", "Rejections by reason"):
+        assert heading in page
+    for table in ("summary", "orders", "fills", "rejections"):
+        assert f'id="{table}"' in page
+    fills = realistic.broker.fills_frame()
+    rejections = realistic.broker.rejections_frame()
+    assert f"Fills ({len(fills)})" in page and f"Rejections ({len(rejections)})" in page
+    assert "risk_position_limit" in page
+    assert "http://" not in page and "https://" not in page  # nothing to fetch
+
+
+def test_write_report_when_written_twice_then_identical_bytes(tmp_path: Path, realistic: RunResult) -> None:
+    first = write_report(realistic.broker, tmp_path / "a", prices=realistic.prices)
+    second = write_report(realistic.broker, tmp_path / "b", prices=realistic.prices)
+    assert first.html.read_bytes() == second.html.read_bytes()
+
+
+def test_write_report_when_no_orders_then_placeholders_not_errors(tmp_path: Path) -> None:
+    import backtrader as bt
+
+    class Idle(bt.Strategy):  # type: ignore[misc]
+        pass
+
+    result = run_backtest(Idle, sample_frames(), broker=FinbotBroker())
+    files = write_report(result.broker, tmp_path, datas=result.strategy.datas)
+    page = files.html.read_text()
+    assert "Fills (0)" in page and '<p class="note" id="fills">none</p>' in page
+    for path in files.figures.values():
+        _png_size(path.read_bytes())
+
+
+def test_report_data_when_from_datas_then_prices_keyed_by_feed_name(realistic: RunResult) -> None:
+    data = ReportData.from_broker(realistic.broker, datas=realistic.strategy.datas)
+    assert list(data.prices) == ["SYNTH"]
+    assert len(data.prices["SYNTH"]) == 504
+
+
+def test_cerebro_plot_when_headless_then_saves_figure(tmp_path: Path) -> None:
+    import backtrader.plot  # noqa: F401  (it switches matplotlib to TkAgg on import)
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    result = run_backtest(SmaCross, sample_frames(), broker=FinbotBroker(latency="normal"))
+    figures: Any = result.cerebro.plot(iplot=False)
+    figures[0][0].savefig(tmp_path / "cerebro.png")
+    _png_size((tmp_path / "cerebro.png").read_bytes())
