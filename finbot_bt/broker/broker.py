@@ -17,6 +17,12 @@ import backtrader as bt
 
 from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
+from finbot_bt.broker.persistence import (
+    BacktraderCommissionRef,
+    BacktraderFillerRef,
+    BrokerCheckpointer,
+    rebuild_order,
+)
 from finbot_bt.broker.translate import bar_from_data, core_time, is_daily, order_from_bt
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
 from finbot_bt.contracts.events import (
@@ -30,7 +36,7 @@ from finbot_bt.contracts.events import (
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.positions import Instrument
-from finbot_bt.errors import ConfigError
+from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution import frames
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.fills import FillConfig
@@ -200,9 +206,84 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def start(self) -> None:
         super().start()
+        self._checkpointer: BrokerCheckpointer | None = None
+        self.resumed = False
+        if self.p.checkpoint_dir is None:
+            return
+        checkpointer = BrokerCheckpointer(self.p.checkpoint_dir, self.sim.simulator_id)
+        if self.p.resume and checkpointer.has_checkpoint():
+            self._resume(checkpointer)
+        checkpointer.attach_journal(self.sim)
+        self._checkpointer = checkpointer
 
     def stop(self) -> None:
         super().stop()
+        if getattr(self, "_checkpointer", None) is not None:
+            self.checkpoint()
+            assert self._checkpointer is not None
+            self._checkpointer.close()
+            self._checkpointer = None
+
+    def checkpoint(self) -> Any:
+        """Save a checkpoint now (needs ``checkpoint_dir``); returns its path.
+
+        The checkpoint holds everything up to the end of the last bar's cycle,
+        including orders placed in the strategy's last ``next()`` and the
+        notifications not yet delivered.
+        """
+        if getattr(self, "_checkpointer", None) is None:
+            raise ConfigError("checkpoint() needs FinbotBroker(checkpoint_dir=...) and a started run")
+        assert self._checkpointer is not None
+        deferred, self._deferred = self._deferred, []
+        for event in deferred:
+            self._apply(event)
+        return self._checkpointer.save(self)
+
+    def _resume(self, checkpointer: BrokerCheckpointer) -> None:
+        sim, state = checkpointer.load()
+        if isinstance(sim.commission, BacktraderCommissionRef):
+            sim.commission = self._core_commission or BacktraderCommission(resolve=self._comminfo_for_symbol)
+        if isinstance(sim.fill.volume_cap, BacktraderFillerRef):
+            sim.fill = self._fill_config()
+        sim.add_listener(self._on_event)
+        self.sim = sim
+        self.resumed = True
+        for data in self._feeds():
+            self._symbol(data)
+        rebuilt: dict[str, Any] = {}
+        for desc in state["orders"]:
+            data = self._datas_by_symbol.get(desc["symbol"])
+            if data is None:
+                raise CheckpointError(f"checkpoint has orders for data {desc['symbol']!r}, which this run "
+                                      f"does not have (datas: {sorted(self._datas_by_symbol)})")
+            order = rebuild_order(desc, data, rebuilt.get(desc["parent_id"] or ""))
+            rebuilt[desc["core_id"]] = order
+            self._core_ids[order.ref] = desc["core_id"]
+        for core_id in state["open"]:
+            self._bt_orders[core_id] = rebuilt[core_id]
+        for core_id, leader in state["oco_leaders"].items():
+            if leader in rebuilt:
+                self._oco_leader[rebuilt[core_id].ref] = rebuilt[leader].ref
+        for pending in state["pending_notifications"]:
+            order = rebuilt[pending["core_id"]]
+            status, order.status = order.status, pending["status"]
+            self.notify(order)
+            order.status = status
+        for symbol, position in sim.positions().items():
+            data = self._datas_by_symbol.get(symbol)
+            if data is None:
+                raise CheckpointError(f"checkpoint has a position in {symbol!r}, which this run does not have")
+            self.positions[data] = bt.Position(size=to_float(position.quantity), price=to_float(position.avg_price))
+        for symbol, bar in sim._last_bar.items():
+            data = self._datas_by_symbol.get(symbol)
+            if data is not None:
+                self._last_ts[data] = bar.timestamp
+        self._now = sim.clock
+        self.startingcash = float(state["startingcash"])
+        self._fundshares, self._fundval = float(state["fundshares"]), float(state["fundval"])
+        self._cash_addition.extend(state["cash_additions"])
+        self.cash = to_float(sim.cash)
+        self._value = to_float(sim.get_account_value()) if sim.clock is not None else self.cash
 
     # ------------------------------------------------------------------ BackBroker setters
     def set_cash(self, cash: float) -> None:
@@ -414,7 +495,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             expire_at = core_time(bt.num2date(order.valid), is_daily(data), self.p.session_close)
         try:
             core_order = order_from_bt(order, order_id=core_id, symbol=symbol,
-                                       oco_group=f"oco-{self._oco_leader.get(order.ref, order.ref)}",
+                                       oco_group=f"oco-{self._oco_group_id(order, core_id)}",
                                        parent_id=parent_id, expire_at=expire_at)
         except (ArithmeticError, ValueError) as exc:
             self._reject_locally(order, f"order cannot be translated: {exc}")
@@ -426,6 +507,11 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         finally:
             self._in_submit = False
         return order
+
+    def _oco_group_id(self, order: Any, core_id: str) -> str:
+        # Named after the leader's core id: Backtrader refs restart in a new process.
+        leader = self._oco_leader.get(order.ref, order.ref)
+        return self._core_ids.get(leader, core_id)
 
     def _reject_locally(self, order: Any, message: str) -> None:
         order.reject()
@@ -461,6 +547,11 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ bar loop
     def next(self) -> None:
+        every = self.p.checkpoint_every
+        if every is not None and self._bars_seen and self._bars_seen % every == 0 \
+                and getattr(self, "_checkpointer", None) is not None:
+            self.checkpoint()  # the state at the end of the previous bar's cycle
+        self._bars_seen += 1
         deferred, self._deferred = self._deferred, []
         for event in deferred:
             self._apply(event)

@@ -1,0 +1,178 @@
+"""Checkpoint and resume for FinbotBroker.
+
+A broker checkpoint is a core checkpoint (see
+:mod:`finbot_bt.execution.checkpoint`) whose metadata also carries what only
+the Backtrader side knows: the open Backtrader orders (to rebuild genuine
+``bt.Order`` objects that keep working and notify the strategy), the
+notifications not yet delivered, and the fund figures. Models bound to live
+Backtrader objects (commission schemes, fillers) are stored as references and
+re-bound to the resuming broker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import backtrader as bt
+
+from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap
+from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.orders import Order
+from finbot_bt.contracts.positions import Instrument
+from finbot_bt.errors import CheckpointError, ConfigError
+from finbot_bt.execution.checkpoint import CheckpointManager
+from finbot_bt.execution.commission import CommissionModel
+from finbot_bt.execution.fills import VolumeCap
+from finbot_bt.execution.model_registry import register_model
+from finbot_bt.execution.simulator import ExecutionSimulator
+
+if TYPE_CHECKING:
+    from finbot_bt.broker.broker import FinbotBroker
+
+BROKER_STATE_VERSION = 1
+
+
+@register_model
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktraderCommissionRef(CommissionModel):
+    """Stands for "the resuming broker's Backtrader commission schemes" in a checkpoint."""
+
+    def commission(self, quantity: Decimal, price: Decimal, instrument: Instrument, first_fill: bool) -> Decimal:
+        raise ConfigError("BacktraderCommissionRef must be re-bound to a FinbotBroker before use")
+
+
+@register_model
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktraderFillerRef(VolumeCap):
+    """Stands for "the resuming broker's Backtrader filler" in a checkpoint."""
+
+    def available(self, order: Order, remaining: Decimal, price: Decimal, bar: Bar, used: Decimal) -> Decimal:
+        raise ConfigError("BacktraderFillerRef must be re-bound to a FinbotBroker before use")
+
+
+def _storable(sim: ExecutionSimulator) -> tuple[CommissionModel, Any]:
+    """Swap broker-bound models for references; return the originals to put back."""
+    saved = (sim.commission, sim.fill)
+    if isinstance(sim.commission, BacktraderCommission):
+        sim.commission = BacktraderCommissionRef()
+    if isinstance(sim.fill.volume_cap, BacktraderFillerCap):
+        sim.fill = dataclasses.replace(sim.fill, volume_cap=BacktraderFillerRef())
+    return saved
+
+
+def describe_order(order: Any, core_id: str, symbol: str, parent_id: str | None) -> dict[str, Any]:
+    """JSON description of a Backtrader order, enough to rebuild it."""
+    created, executed = order.created, order.executed
+    return {
+        "core_id": core_id, "symbol": symbol, "buy": bool(order.isbuy()), "exectype": int(order.exectype),
+        "size": abs(float(created.size)), "price": created.price, "pricelimit": created.pricelimit,
+        "trailamount": order.trailamount, "trailpercent": order.trailpercent, "valid": order.valid,
+        "tradeid": order.tradeid, "created_dt": created.dt, "status": int(order.status),
+        "parent_id": parent_id, "info": {k: v for k, v in order.info.items() if isinstance(v, (str, int, float))},
+        "executed": {"dt": executed.dt, "size": executed.size, "price": executed.price,
+                     "value": executed.value, "comm": executed.comm, "pnl": executed.pnl,
+                     "psize": executed.psize, "pprice": executed.pprice},
+    }
+
+
+def rebuild_order(desc: dict[str, Any], data: Any, parent: Any) -> Any:
+    """A genuine ``bt.Order`` from :func:`describe_order`'s output (owner: the first strategy)."""
+    cls = bt.BuyOrder if desc["buy"] else bt.SellOrder
+    price = desc["price"]
+    order = cls(owner=None, data=data, size=desc["size"], price=price, pricelimit=desc["pricelimit"],
+                exectype=desc["exectype"], valid=None, tradeid=desc["tradeid"],
+                trailamount=desc["trailamount"], trailpercent=desc["trailpercent"], parent=parent,
+                simulated=True)
+    # simulated=True only to build it before the feeds are loaded; strategies are not
+    # notified of simulated orders, and this one must keep notifying.
+    order.p.simulated = False
+    order.valid = desc["valid"]  # an absolute date number (bt converts at creation)
+    order.created.dt = desc["created_dt"]
+    order.created.price = price
+    order.created.pricelimit = desc["pricelimit"]
+    order.addinfo(**desc["info"])
+    ex = desc["executed"]
+    if ex["size"]:
+        order.executed.add(ex["dt"], ex["size"], ex["price"], 0, 0.0, 0.0, ex["size"], ex["value"], ex["comm"],
+                           ex["pnl"], ex["psize"], ex["pprice"])
+        order.executed.comm, order.executed.value, order.executed.pnl = ex["comm"], ex["value"], ex["pnl"]
+        # These executions were notified before the checkpoint: not pending any more.
+        order.executed.markpending()
+        order.executed.markpending()
+    order.status = desc["status"]
+    return order
+
+
+class BrokerCheckpointer:
+    """Saves and restores one FinbotBroker's state under ``base_dir``."""
+
+    def __init__(self, base_dir: Path | str, simulator_id: str, keep_last: int | None = None) -> None:
+        self.manager = CheckpointManager(base_dir, keep_last=keep_last)
+        self.simulator_id = simulator_id
+        self.manager.simulator_dir(simulator_id)  # validates the id
+
+    def has_checkpoint(self) -> bool:
+        return bool(self.manager.list_checkpoints(self.simulator_id))
+
+    def attach_journal(self, sim: ExecutionSimulator) -> None:
+        self.manager.open_journal(sim)
+
+    def save(self, broker: FinbotBroker) -> Path:
+        """Checkpoint the broker's simulator plus its Backtrader-side state."""
+        sim = broker.sim
+        metadata = {"broker": broker_state(broker)}
+        commission, fill = _storable(sim)
+        try:
+            return self.manager.checkpoint(sim, metadata=metadata)
+        finally:
+            sim.commission, sim.fill = commission, fill
+
+    def load(self) -> tuple[ExecutionSimulator, dict[str, Any]]:
+        """The latest checkpoint's simulator and broker state."""
+        checkpoint = self.manager.load_checkpoint(self.simulator_id)
+        sim = self.manager.restore_simulator(checkpoint)
+        state = dict(checkpoint.metadata).get("broker")
+        if not isinstance(state, dict) or state.get("version") != BROKER_STATE_VERSION:
+            raise CheckpointError(f"checkpoint of {self.simulator_id!r} holds no FinbotBroker state "
+                                  f"(version {BROKER_STATE_VERSION})")
+        return sim, state
+
+    def close(self) -> None:
+        self.manager.close()
+
+
+def broker_state(broker: FinbotBroker) -> dict[str, Any]:
+    """The Backtrader-side state of ``broker`` as JSON data."""
+    orders: dict[str, dict[str, Any]] = {}
+    by_ref = {order.ref: core_id for core_id, order in broker._bt_orders.items()}
+    for core_id, order in broker._bt_orders.items():
+        parent_id = by_ref.get(order.parent.ref) if order.parent is not None else None
+        orders[core_id] = describe_order(order, core_id, broker._symbol(order.data), parent_id)
+    pending = []
+    for clone in broker.notifs:
+        core_id = broker._core_ids.get(clone.ref)
+        if core_id is None:
+            continue
+        if core_id not in orders:
+            orders[core_id] = describe_order(clone, core_id, broker._symbol(clone.data), None)
+        pending.append({"core_id": core_id, "status": int(clone.status)})
+    leaders: dict[str, str | None] = {}
+    for ref, leader in broker._oco_leader.items():
+        member = broker._core_ids.get(ref)
+        if member is not None and member in orders:
+            leaders[member] = broker._core_ids.get(leader)
+    return {
+        "version": BROKER_STATE_VERSION,
+        "orders": list(orders.values()),
+        "open": list(broker._bt_orders),
+        "pending_notifications": pending,
+        "oco_leaders": leaders,
+        "fundshares": broker._fundshares,
+        "fundval": broker._fundval,
+        "startingcash": broker.startingcash,
+        "cash_additions": list(broker._cash_addition),
+    }

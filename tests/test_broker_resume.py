@@ -1,0 +1,123 @@
+"""Paper trading across processes: stop after day N, resume from the checkpoint, same result.
+
+The strategy's decisions depend only on each bar and on its position, so an
+uninterrupted run and a run split into sessions must give the same order
+notifications (bar date, status, sizes, prices, commissions), the same fills
+and the same final book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+import pytest
+
+from finbot_bt import FinbotBroker
+from finbot_bt.errors import CheckpointError
+from tests.bt_harness import make_ohlcv, same
+
+FRAME = make_ohlcv(90, seed=31)
+O = bt.Order  # noqa: E741
+
+
+class BarRule(bt.Strategy):
+    """Decides from the current bar and the position only."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[Any, ...]] = []
+
+    def notify_order(self, order: Any) -> None:
+        self.log.append((self.data.datetime.date(0).isoformat(), order.getstatusname(), order.getordername(),
+                         order.ordtypename(), order.created.size, order.executed.size,
+                         round(order.executed.price, 6), round(order.executed.comm, 6)))
+
+    def next(self) -> None:
+        close, open_ = self.data.close[0], self.data.open[0]
+        day = self.data.datetime.date(0).toordinal()
+        if not self.position and close > open_:
+            self.buy(size=10)
+            self.sell(size=10, exectype=O.Limit, price=round(close * 1.03, 2))  # a resting take-profit
+        elif self.position and close < open_ * 0.995:
+            self.close()
+        if day % 5 == 0:
+            self.buy(size=3, exectype=O.Limit, price=round(close * 0.97, 2), valid=dt.timedelta(days=4))
+
+
+def _session(frame: pd.DataFrame, **broker: Any) -> tuple[list[tuple[Any, ...]], FinbotBroker]:
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=frame, name="A"))
+    finbot = FinbotBroker(**broker)
+    cerebro.setbroker(finbot)
+    cerebro.addstrategy(BarRule)
+    cerebro.broker.setcommission(commission=0.001)
+    strategy = cerebro.run()[0]
+    return strategy.log, finbot
+
+
+def _book(broker: FinbotBroker) -> dict[str, Any]:
+    return {"cash": broker.getcash(), "value": broker.getvalue(),
+            "positions": {s: (float(p.quantity), float(p.avg_price)) for s, p in broker.sim.positions().items()},
+            "open": sorted(o.order_id for o in broker.sim.open_orders())}
+
+
+@pytest.mark.parametrize("latency", ["instant", "normal"])
+@pytest.mark.parametrize("split", [7, 23, 40, 61])
+def test_resume_when_session_split_at_day_n_then_same_notifications_and_book(
+    tmp_path: Path, latency: str, split: int
+) -> None:
+    whole, reference = _session(FRAME, latency=latency, simulator_id="paper")
+    kwargs = dict(latency=latency, checkpoint_dir=tmp_path, simulator_id="paper", resume=True)
+    first, _ = _session(FRAME.iloc[:split], **kwargs)
+    second, resumed = _session(FRAME.iloc[split:], **kwargs)
+    assert resumed.resumed
+    assert same(first + second, whole)
+    assert same(_book(resumed), _book(reference))
+
+
+def test_resume_when_three_sessions_in_separate_processes_then_same_as_one_run(tmp_path: Path) -> None:
+    script = tmp_path / "session.py"
+    script.write_text(
+        "import json, sys\n"
+        "import pandas as pd\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
+        "from tests.test_broker_resume import _session, _book\n"
+        "frame = pd.read_pickle(sys.argv[1])\n"
+        "log, broker = _session(frame, latency='fast', checkpoint_dir=sys.argv[2], simulator_id='p', resume=True)\n"
+        "print(json.dumps({'log': log, 'book': _book(broker)}))\n"
+    )
+    outputs = []
+    for part in (FRAME.iloc[:30], FRAME.iloc[30:55], FRAME.iloc[55:]):
+        path = tmp_path / f"part{len(outputs)}.pkl"
+        part.to_pickle(path)
+        done = subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "ckpt")],
+                              capture_output=True, text=True, check=True)
+        outputs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    whole, reference = _session(FRAME, latency="fast", simulator_id="p")
+    joined = [tuple(entry) for out in outputs for entry in out["log"]]
+    first_difference = next(((a, b) for a, b in zip(joined, whole, strict=False) if not same(a, b)), None)
+    assert first_difference is None and len(joined) == len(whole), first_difference
+    assert same(outputs[-1]["book"], json.loads(json.dumps(_book(reference))))
+
+
+def test_resume_when_checkpoint_every_n_bars_then_files_written_and_latest_resumes(tmp_path: Path) -> None:
+    _session(FRAME.iloc[:40], checkpoint_dir=tmp_path, simulator_id="k", checkpoint_every=10)
+    files = sorted((tmp_path / "k").glob("*.json"))
+    assert len(files) >= 4
+    assert (tmp_path / "k" / "journal.jsonl").stat().st_size > 0
+
+
+def test_resume_when_data_names_differ_then_clear_checkpoint_error(tmp_path: Path) -> None:
+    _session(FRAME.iloc[:20], checkpoint_dir=tmp_path, simulator_id="n")
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=FRAME.iloc[20:], name="B"))
+    cerebro.setbroker(FinbotBroker(checkpoint_dir=tmp_path, simulator_id="n", resume=True))
+    cerebro.addstrategy(BarRule)
+    with pytest.raises(CheckpointError, match="'A'"):
+        cerebro.run()
