@@ -148,18 +148,17 @@ class BrokerCheckpointer:
 def broker_state(broker: FinbotBroker) -> dict[str, Any]:
     """The Backtrader-side state of ``broker`` as JSON data."""
     orders: dict[str, dict[str, Any]] = {}
-    by_ref = {order.ref: core_id for core_id, order in broker._bt_orders.items()}
     for core_id, order in broker._bt_orders.items():
-        parent_id = by_ref.get(order.parent.ref) if order.parent is not None else None
+        parent_id = broker._core_ids.get(order.parent.ref) if order.parent is not None else None
         orders[core_id] = describe_order(order, core_id, broker._symbol(order.data), parent_id)
     pending = []
     for clone in broker.notifs:
-        core_id = broker._core_ids.get(clone.ref)
-        if core_id is None:
+        pending_id = broker._core_ids.get(clone.ref)
+        if pending_id is None:
             continue
-        if core_id not in orders:
-            orders[core_id] = describe_order(clone, core_id, broker._symbol(clone.data), None)
-        pending.append({"core_id": core_id, "status": int(clone.status)})
+        if pending_id not in orders:
+            orders[pending_id] = describe_order(clone, pending_id, broker._symbol(clone.data), None)
+        pending.append({"core_id": pending_id, "status": int(clone.status)})
     leaders: dict[str, str | None] = {}
     for ref, leader in broker._oco_leader.items():
         member = broker._core_ids.get(ref)
