@@ -139,6 +139,8 @@ def run(broker_factory: Callable[[], Any] | None, feeds: Callable[[], list[Any]]
         cerebro.addanalyzer(bt.analyzers.TimeReturn, _name="timereturn")
         cerebro.addanalyzer(bt.analyzers.SQN, _name="sqn")
         cerebro.addanalyzer(bt.analyzers.Transactions, _name="transactions")
+        cerebro.addanalyzer(bt.analyzers.PositionsValue, _name="positionsvalue", cash=True)
+        cerebro.addanalyzer(bt.analyzers.PyFolio, _name="pyfolio")
     strategy = cerebro.run()[0]
     result: dict[str, Any] = {
         "log": strategy.log,
@@ -150,7 +152,13 @@ def run(broker_factory: Callable[[], Any] | None, feeds: Callable[[], list[Any]]
     if analyzers:
         result["analyzers"] = {name: _flatten(strategy.analyzers.getbyname(name).get_analysis())
                                for name in ("trades", "sharpe", "drawdown", "returns", "timereturn", "sqn",
-                                            "transactions")}
+                                            "transactions", "positionsvalue", "pyfolio")}
+    if cerebro_kwargs.get("stdstats", True):
+        # The default observers (Broker cash/value, BuySell, Trades) as recorded on every bar.
+        result["observers"] = [
+            [_r(x) for x in observer.lines[i].array] for observer in strategy.observers
+            for i in range(observer.lines.size())
+        ]
     return result
 
 
