@@ -25,6 +25,12 @@ class Drift:
         return f"{self.figure}: expected {_show(self.expected)}, got {_show(self.got)}{detail}"
 
 
+FIELDS = {
+    "fills": "(timestamp, order_id, symbol, side, quantity, price, commission)",
+    "trades": "(symbol, opened_at, closed_at, pnl, pnl_net, bars)",
+}
+
+
 def _show(value: Any) -> str:
     return f"{value:.10g}" if isinstance(value, float) else str(value)
 
@@ -71,8 +77,8 @@ def compare(expected: Golden, got: Golden, tolerances: Tolerances) -> list[Drift
             rows_before, rows_after = getattr(expected, kind), getattr(got, kind)
             drifts.append(Drift(
                 figure=f"{kind}_digest", expected=before, got=after,
-                detail=f"{len(rows_before)} -> {len(rows_after)} {kind}; first differing "
-                       f"{kind[:-1]} {first_difference(rows_before, rows_after)}"))
+                detail=f"{len(rows_before)} -> {len(rows_after)} {kind}; first differing {kind[:-1]} "
+                       f"{FIELDS[kind]}\n{first_difference(rows_before, rows_after)}"))
     if expected.config != got.config:
         changed = sorted(k for k in set(expected.config) | set(got.config)
                          if expected.config.get(k) != got.config.get(k))

@@ -30,6 +30,9 @@ from finbot_bt.sweep.cell import (
 from finbot_bt.sweep.data import cached_ohlcv
 from finbot_bt.sweep.metrics import FillRecord, TradeRecord
 
+SIMULATOR_ID = "finbot"
+"""One fixed simulator id, so order ids (and fill digests) do not depend on the cell or the machine."""
+
 
 class _TradeLog(bt.Analyzer):  # type: ignore[misc]
     """Records every closed trade, whatever the strategy does."""
@@ -80,7 +83,7 @@ def run_backtest(cell: CellSpec) -> BacktestResult:
     broker = FinbotBroker(
         cash=float(Decimal(cell.cash)), latency=build_latency(cell.latency), risk=build_risk(cell.risk),
         slippage=build_slippage(cell.slippage), commission=build_commission(cell.commission),
-        seed=cell.seed, simulator_id=f"cell-{cell.key}",
+        seed=cell.seed, simulator_id=SIMULATOR_ID,
     )
     cerebro.setbroker(broker)
     cerebro.addstrategy(import_strategy(cell.strategy), **dict(cell.strategy_params))
