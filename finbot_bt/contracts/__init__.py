@@ -40,6 +40,17 @@ from finbot_bt.contracts.latency import (
 from finbot_bt.contracts.market import Bar, MarketPrice
 from finbot_bt.contracts.orders import ORDER_CONTRACT_VERSION, Order, OrderExecution
 from finbot_bt.contracts.positions import Instrument, Position
+from finbot_bt.contracts.risk import (
+    RATE_LIMIT_PRESETS,
+    DrawdownLimitRule,
+    ExposureLimitRule,
+    OrderRateLimit,
+    OrderSizeRule,
+    PositionLimitRule,
+    RiskConfig,
+    SymbolPositionLimit,
+    rate_limit_preset,
+)
 
 __all__ = [
     "LATENCY_FAST", "LATENCY_INSTANT", "LATENCY_NORMAL", "LATENCY_PROFILES", "LATENCY_SLOW",
@@ -48,4 +59,6 @@ __all__ = [
     "OrderEvent", "OrderExecution", "OrderExpired", "OrderFilled", "OrderRejected", "OrderSide",
     "OrderStatus", "OrderSubmitted", "OrderType", "Position", "RejectionReason", "RiskLimitBreached",
     "TimeInForce", "TradingState", "TradingStateChanged", "latency_profile", "resolve_latency",
+    "RATE_LIMIT_PRESETS", "DrawdownLimitRule", "ExposureLimitRule", "OrderRateLimit", "OrderSizeRule",
+    "PositionLimitRule", "RiskConfig", "SymbolPositionLimit", "rate_limit_preset",
 ]

@@ -21,6 +21,7 @@ from finbot_bt.execution.fills import (
     VolumeCap,
 )
 from finbot_bt.execution.queue import ActionKind, PendingAction, PendingActionQueue
+from finbot_bt.execution.risk import RiskBreach, RiskChecker, RiskEngine
 from finbot_bt.execution.simulator import ExecutionSimulator
 from finbot_bt.execution.slippage import (
     BasisPointsSlippage,
@@ -36,5 +37,5 @@ __all__ = [
     "FillConfig", "FixedAmountSlippage", "FixedCommission", "FixedSizeCap", "NoCommission",
     "NoSlippage", "ParticipationCap", "PendingAction", "PendingActionQueue", "PerContractCommission",
     "PerShareCommission", "PercentCommission", "PercentSlippage", "Portfolio", "SlippageModel",
-    "VolumeCap", "VolumeShareSlippage",
+    "VolumeCap", "VolumeShareSlippage", "RiskBreach", "RiskChecker", "RiskEngine",
 ]
