@@ -285,7 +285,9 @@ def test_console_script_when_data_missing_then_one_line_and_exit_3(tmp_path: Pat
 
 
 def test_progress_bar_when_slow_then_draws_and_when_fast_then_silent() -> None:
+    import functools
     import io
+    import itertools
 
     from finbot_bt.runner.backtest import run_backtest, sample_frames
     from finbot_bt.runner.progress import ProgressBar
@@ -293,9 +295,9 @@ def test_progress_bar_when_slow_then_draws_and_when_fast_then_silent() -> None:
 
     for delay, drawn in ((0.0, True), (1e9, False)):
         stream = io.StringIO()
-        ticks = iter(range(10_000))
+        ticks = itertools.count()
         result = run_backtest(SmaCross, sample_frames(), stdstats=False)
         cerebro = result.cerebro
-        cerebro.addanalyzer(ProgressBar, total=504, delay=delay, stream=stream, clock=lambda: float(next(ticks)))
+        cerebro.addanalyzer(ProgressBar, total=504, delay=delay, stream=stream, clock=functools.partial(next, ticks))
         cerebro.run()
         assert ("100%" in stream.getvalue()) is drawn
