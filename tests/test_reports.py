@@ -98,3 +98,18 @@ def test_cerebro_plot_when_headless_then_saves_figure(tmp_path: Path) -> None:
     figures: Any = result.cerebro.plot(iplot=False)
     figures[0][0].savefig(tmp_path / "cerebro.png")
     _png_size((tmp_path / "cerebro.png").read_bytes())
+
+
+def test_lower_layers_when_parsed_then_never_import_reports_runner_or_cli() -> None:
+    import ast
+
+    import finbot_bt
+
+    package = Path(finbot_bt.__file__).parent
+    top = ("finbot_bt.reports", "finbot_bt.runner", "finbot_bt.cli")
+    for layer in ("contracts", "execution", "broker"):
+        for path in (package / layer).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+                assert not [n for n in names if n.startswith(top)], f"{path} imports {names}"
