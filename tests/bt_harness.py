@@ -153,10 +153,13 @@ def run(broker_factory: Callable[[], Any] | None, feeds: Callable[[], list[Any]]
         result["analyzers"] = {name: _flatten(strategy.analyzers.getbyname(name).get_analysis())
                                for name in ("trades", "sharpe", "drawdown", "returns", "timereturn", "sqn",
                                             "transactions", "positionsvalue", "pyfolio")}
-    if cerebro_kwargs.get("stdstats", True):
-        # The default observers (Broker cash/value, BuySell, Trades) as recorded on every bar.
+    result["observers"] = None
+    if cerebro_kwargs.get("stdstats", True) and not cerebro_kwargs.get("exactbars"):
+        # The default observers (Broker cash/value, BuySell, Trades) as recorded on every bar
+        # (full buffers only: with exactbars the lines are ring buffers).
+        bars = len(strategy)
         result["observers"] = [
-            [_r(x) for x in observer.lines[i].array] for observer in strategy.observers
+            [_r(x) for x in list(observer.lines[i].array)[:bars]] for observer in strategy.observers
             for i in range(observer.lines.size())
         ]
     return result
