@@ -476,7 +476,34 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             last = self._transmit(member)
         return last
 
-    def _transmit(self, order: Any) -> Any:
+    # ------------------------------------------------------------------ kill switch
+    def disable_trading(self, reason: str = "kill switch", *, cancel_open_orders: bool = True,
+                        flatten: bool = False) -> None:
+        """Kill switch: halt trading, cancel open orders, optionally flatten every position.
+
+        New orders are then ``Rejected`` (``risk_trading_disabled``) until
+        :meth:`enable_trading`. Flattening sends market orders (owned by the first
+        strategy) that close each position at the next bar; they pass the halt.
+        """
+        self.sim.disable_trading(reason, self._now or EPOCH, cancel_open_orders=cancel_open_orders)
+        if flatten:
+            for data, position in list(self.positions.items()):
+                if position.size:
+                    cls = bt.SellOrder if position.size > 0 else bt.BuyOrder
+                    order = cls(owner=None, data=data, size=abs(position.size), exectype=bt.Order.Market)
+                    self._oco_leader[order.ref] = order.ref
+                    self._transmit(order, exempt=True)
+
+    def enable_trading(self, reason: str = "enabled") -> None:
+        """Resume trading after the kill switch or a drawdown latch."""
+        self.sim.enable_trading(self._now or EPOCH, reason)
+
+    @property
+    def trading_state(self) -> str:
+        """``"active"``, ``"reducing"`` (after a drawdown breach) or ``"halted"`` (kill switch)."""
+        return self.sim.trading_state.value
+
+    def _transmit(self, order: Any, exempt: bool = False) -> Any:
         data = order.data
         symbol = self._symbol(data)
         self._sync_instrument(symbol, data)
@@ -503,7 +530,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         timestamp, reference = self._submission_time(order, data)
         self._in_submit = True
         try:
-            self.sim.submit_order(core_order, timestamp, reference_price=reference)
+            self.sim.submit_order(core_order, timestamp, reference_price=reference, exempt=exempt)
         finally:
             self._in_submit = False
         return order

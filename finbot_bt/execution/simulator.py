@@ -344,16 +344,25 @@ class ExecutionSimulator:
 
     # ------------------------------------------------------------------ submit
     def submit_order(
-        self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None
+        self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None,
+        exempt: bool = False,
     ) -> Order:
         """Submit ``order`` at ``timestamp``; return it as the account now knows it.
 
         Invalid, duplicate, risk-refused or unfunded orders come back REJECTED
         with an ``OrderRejected`` event; nothing raises for business outcomes.
         ``reference_price`` overrides the price used by the funds check.
+        ``exempt`` skips the trading state, risk and funds checks (validation
+        still applies): for orders that flatten positions after a kill switch.
         """
         if not isinstance(order, Order):
             raise ContractError(f"submit_order expects an Order, got {type(order).__name__}")
+        if exempt and not self._bypass_checks:
+            self._bypass_checks = True
+            try:
+                return self.submit_order(order, timestamp, reference_price=reference_price)
+            finally:
+                self._bypass_checks = False
         self._advance_clock(timestamp)
         if order.order_id in self._orders:
             dup = replace(order, status=OrderStatus.REJECTED, created_at=order.created_at or timestamp)
