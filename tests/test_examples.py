@@ -18,6 +18,7 @@ EXPECTED = {
     "04_risk_and_kill_switch.py": "risk_trading_disabled",
     "05_checkpoint_resume.py": "identical",
     "06_parameter_sweep.py": "best:",
+    "07_paper_trading_sessions.py": "sessions and the uninterrupted run are identical",
 }
 
 
