@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from finbot_bt import FinbotBroker
-from finbot_bt.errors import CheckpointError
+from finbot_bt.errors import CheckpointError, ConfigError
+from finbot_bt.execution.journal import FlushPolicy, JournalConfig
 from tests.bt_harness import make_ohlcv, same
 
 FRAME = make_ohlcv(90, seed=31)
@@ -73,7 +74,8 @@ def test_resume_when_session_split_at_day_n_then_same_notifications_and_book(
     tmp_path: Path, latency: str, split: int
 ) -> None:
     whole, reference = _session(FRAME, latency=latency, simulator_id="paper")
-    kwargs = dict(latency=latency, checkpoint_dir=tmp_path, simulator_id="paper", resume=True)
+    kwargs = dict(latency=latency, checkpoint_dir=tmp_path, simulator_id="paper", resume=True,
+                  journal=JournalConfig(flush=FlushPolicy.EVERY_N, every=50))
     first, _ = _session(FRAME.iloc[:split], **kwargs)
     second, resumed = _session(FRAME.iloc[split:], **kwargs)
     assert resumed.resumed
@@ -121,3 +123,16 @@ def test_resume_when_data_names_differ_then_clear_checkpoint_error(tmp_path: Pat
     cerebro.addstrategy(BarRule)
     with pytest.raises(CheckpointError, match="'A'"):
         cerebro.run()
+
+
+def test_resume_when_journal_off_then_no_journal_and_resume_still_exact(tmp_path: Path) -> None:
+    whole, _ = _session(FRAME, simulator_id="j")
+    first, _ = _session(FRAME.iloc[:33], checkpoint_dir=tmp_path, simulator_id="j", journal=False)
+    second, _ = _session(FRAME.iloc[33:], checkpoint_dir=tmp_path, simulator_id="j", journal=False, resume=True)
+    assert not (tmp_path / "j" / "journal.jsonl").exists()
+    assert same(first + second, whole)
+
+
+def test_resume_when_journal_setting_is_wrong_type_then_config_error() -> None:
+    with pytest.raises(ConfigError, match="journal must be a JournalConfig"):
+        FinbotBroker(journal="fast")

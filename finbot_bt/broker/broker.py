@@ -40,6 +40,7 @@ from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution import frames
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.fills import FillConfig
+from finbot_bt.execution.journal import JournalConfig
 from finbot_bt.execution.simulator import ExecutionSimulator
 from finbot_bt.execution.slippage import SlippageModel
 
@@ -70,6 +71,13 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         Seed of the simulator's RNG (latency draws).
     simulator_id : str or None
         Plain name for order ids and checkpoints.
+    checkpoint_dir, checkpoint_every, resume : path, int, bool
+        Save checkpoints under ``checkpoint_dir`` every N bars and at ``stop()``;
+        with ``resume`` start from the latest one (fresh start if there is none).
+    journal : JournalConfig, False or None
+        Event journal next to the checkpoints: None (default) flushes and fsyncs
+        every event; ``JournalConfig(flush=FlushPolicy.EVERY_N, every=1000)`` is
+        much faster for backtests; False turns the journal off.
     session_open, session_close : datetime.time
         Trading session of daily bars, in simulated time: daily bars open at
         ``session_open``; pandas bars stamped at midnight are placed at
@@ -105,6 +113,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         ("session_open", time(9, 30)),
         ("session_close", time(16, 0)),
         ("record_events", True),
+        ("journal", None),
     )
 
     def __init__(self, **params: Any) -> None:
@@ -136,6 +145,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             raise ConfigError(f"seed must be an int, got {p.seed!r}")
         if not p.shortcash:
             raise ConfigError("shortcash=False is not supported: short sale proceeds are credited to cash")
+        if p.journal is not None and p.journal is not False and not isinstance(p.journal, JournalConfig):
+            raise ConfigError(f"journal must be a JournalConfig, False or None, got {p.journal!r}")
         if p.checkpoint_every is not None and (not isinstance(p.checkpoint_every, int) or p.checkpoint_every <= 0):
             raise ConfigError(f"checkpoint_every must be a positive int, got {p.checkpoint_every!r}")
         for name in ("session_open", "session_close"):
@@ -213,7 +224,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         checkpointer = BrokerCheckpointer(self.p.checkpoint_dir, self.sim.simulator_id)
         if self.p.resume and checkpointer.has_checkpoint():
             self._resume(checkpointer)
-        checkpointer.attach_journal(self.sim)
+        if self.p.journal is not False:
+            checkpointer.attach_journal(self.sim, self.p.journal)
         self._checkpointer = checkpointer
 
     def stop(self) -> None:

@@ -27,6 +27,7 @@ from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution.checkpoint import CheckpointManager
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.fills import VolumeCap
+from finbot_bt.execution.journal import JournalConfig
 from finbot_bt.execution.model_registry import register_model
 from finbot_bt.execution.simulator import ExecutionSimulator
 
@@ -118,8 +119,8 @@ class BrokerCheckpointer:
     def has_checkpoint(self) -> bool:
         return bool(self.manager.list_checkpoints(self.simulator_id))
 
-    def attach_journal(self, sim: ExecutionSimulator) -> None:
-        self.manager.open_journal(sim)
+    def attach_journal(self, sim: ExecutionSimulator, config: JournalConfig | None = None) -> None:
+        self.manager.open_journal(sim, config)
 
     def save(self, broker: FinbotBroker) -> Path:
         """Checkpoint the broker's simulator plus its Backtrader-side state."""
