@@ -196,3 +196,20 @@ def test_sweep_when_pointed_at_external_scheduler_then_runs_there(tmp_path: Path
     assert len(worker_ids) == 1
     pd.testing.assert_frame_equal(table, run_sweep(cells, scheduler="synchronous", progress=False),
                                   check_dtype=False)
+
+
+def test_sweep_command_when_run_in_process_then_prints_table_and_resumes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from finbot_bt.cli import main
+
+    write_data(tmp_path)
+    (tmp_path / "grid.toml").write_text(
+        '[[strategies]]\npath = "finbot_bt.runner.strategies:SmaCross"\n'
+        'params = { fast = [5, 8], stake = [0.5, "oops"] }\n[data]\na = "walk_a.csv"\n')
+    out = tmp_path / "out.parquet"
+    assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--workers", "0", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "4 cells, 2 failed" in text and "cell 1: TypeError" in text
+    assert len(ResultStore(out).read()) == 4
+    assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--workers", "0", "--out", str(out)]) == 0
+    assert len(list(out.glob("part-*.parquet"))) == 1  # nothing left to run, nothing written
