@@ -142,6 +142,7 @@ def main(base_dir: str, steps: int, every: int) -> None:
         run_step(sim, index, step)
         if (index + 1) % every == 0:
             manager.checkpoint(sim, metadata={"next_step": index + 1})
+        print(f"step {index}", flush=True)  # lets the parent aim its kill at a moment of the run
     manager.close()
     print("done", flush=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -214,6 +215,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self.events: list[ExecutionEvent] = []
         self.equity_curve: list[tuple[datetime, float, float]] = []
         self._bars_seen = 0
+        self._feed_table: list[tuple[Any, str, bool]] = []
 
     def start(self) -> None:
         super().start()
@@ -568,7 +570,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 open_time = bar.open_time or self._last_ts.get(data) or now
                 reference = bar.open if order.exectype == bt.Order.Market else None
                 return max(open_time, now), reference
-        return now, None
+        # BackBroker's submission check values every order at ``created.price``
+        # (the creation close for market orders, else the order's own price).
+        price = order.created.price
+        if price is None or not 0 < price < math.inf:
+            return now, None
+        return now, to_decimal(price)
 
     def cancel(self, order: Any, bracket: bool = False) -> bool:
         """Request a cancel; returns True if the request was sent (the order was working)."""
@@ -596,19 +603,25 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             self._apply(event)
         bars: dict[str, Bar] = {}
         now = self._now
-        for data in self._feeds():
+        if len(self._feed_table) != len(self._symbols) or not self._feed_table:
+            self._feed_table = [(data, self._symbol(data), is_daily(data)) for data in self._feeds()]
+        last_len, last_ts, sim = self._last_len, self._last_ts, self.sim
+        session_open, session_close = self.p.session_open, self.p.session_close
+        for data, symbol, daily in self._feed_table:
             length = len(data)
-            if length <= self._last_len.get(data, 0):
+            if length <= last_len.get(data, 0):
                 continue
-            self._last_len[data] = length
-            daily = is_daily(data)
-            ts = core_time(data.datetime.datetime(0), daily, self.p.session_close)
-            bar = bar_from_data(data, ts, daily, self.p.session_open, self._last_ts.get(data))
-            self._last_ts[data] = ts
-            if bar is not None:
-                bars[self._symbol(data)] = bar
+            last_len[data] = length
+            ts = core_time(data.datetime.datetime(0), daily, session_close)
+            previous = last_ts.get(data)
+            last_ts[data] = ts
             if now is None or ts > now:
                 now = ts
+            if not sim.needs_market_data(symbol):
+                continue  # nothing to match, value or watch: skip building the bar
+            bar = bar_from_data(data, ts, daily, session_open, previous)
+            if bar is not None:
+                bars[symbol] = bar
         if now is not None:
             self._now = now
             self.sim.process_market_data(now, bars)

@@ -11,7 +11,7 @@ import backtrader as bt
 
 from finbot_bt.broker.convert import to_decimal
 from finbot_bt.contracts.enums import OrderSide, OrderType, TimeInForce
-from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.market import Bar, trusted_bar
 from finbot_bt.contracts.orders import Order
 
 MIDNIGHT = time(0, 0)
@@ -44,12 +44,6 @@ def core_time(dt: datetime, daily: bool, session_close: time) -> datetime:
     return dt
 
 
-def _price(value: float) -> Decimal | None:
-    if value is None or not math.isfinite(value) or value <= 0:
-        return None
-    return to_decimal(value)
-
-
 def bar_from_data(
     data: Any, timestamp: datetime, daily: bool, session_open: time, previous: datetime | None
 ) -> Bar | None:
@@ -58,21 +52,24 @@ def bar_from_data(
     High and low are widened to contain open and close (some vendors' bars do
     not). Daily bars open at ``session_open`` of their day.
     """
-    o, h, low, c = _price(data.open[0]), _price(data.high[0]), _price(data.low[0]), _price(data.close[0])
-    if o is None or h is None or low is None or c is None:
-        return None
+    raw = (data.open[0], data.high[0], data.low[0], data.close[0])
+    for value in raw:  # finite and positive (NaN fails both comparisons)
+        if not 0 < value < math.inf:
+            return None
+    raw_volume = data.volume[0]
+    o, h, low, c = (Decimal(repr(float(value))) for value in raw)
     high = max(o, h, low, c)
     low = min(o, h, low, c)
-    raw_volume = data.volume[0]
-    volume = to_decimal(raw_volume) if raw_volume is not None and math.isfinite(raw_volume) and raw_volume >= 0 \
-        else None
-    open_time = None
+    volume = Decimal(repr(float(raw_volume))) if 0 <= raw_volume < math.inf else None
+    # Intraday bars open when the previous bar closed; daily bars at the session's open.
+    open_time = previous
     if daily:
         open_time = min(timestamp, datetime.combine(timestamp.date(), session_open))
         if previous is not None and open_time < previous:
             open_time = previous
-    return Bar(open=o, high=high, low=low, close=c, volume=volume, timestamp=timestamp,
-               open_time=open_time, session_close=daily or _after_session_end(data, timestamp))
+    # Every invariant Bar checks holds by construction here, so skip re-validating on the hot path.
+    return trusted_bar(o, high, low, c, timestamp, volume, open_time,
+                       daily or _after_session_end(data, timestamp))
 
 
 def _after_session_end(data: Any, timestamp: datetime) -> bool:

@@ -139,6 +139,7 @@ class WorkingRecord(_Model):
     commission_charged: bool
     in_flight_reports: Count
     sequence: Count
+    reference_price: Dec | None = None
 
 
 class VenueFillRecord(_Model):

@@ -73,5 +73,28 @@ class Bar:
         return cls(open=price, high=price, low=price, close=price, timestamp=timestamp)
 
 
+def trusted_bar(
+    open: Decimal, high: Decimal, low: Decimal, close: Decimal, timestamp: datetime,
+    volume: Decimal | None, open_time: datetime | None, session_close: bool,
+) -> Bar:
+    """Build a :class:`Bar` without re-running its validation.
+
+    For adapters on a hot path that have already established every invariant
+    ``Bar.__post_init__`` checks (finite positive prices, low <= open, close <=
+    high, volume >= 0, open_time <= timestamp). Anyone else: use ``Bar(...)``.
+    """
+    bar = object.__new__(Bar)
+    setter = object.__setattr__
+    setter(bar, "open", open)
+    setter(bar, "high", high)
+    setter(bar, "low", low)
+    setter(bar, "close", close)
+    setter(bar, "timestamp", timestamp)
+    setter(bar, "volume", volume)
+    setter(bar, "open_time", open_time)
+    setter(bar, "session_close", session_close)
+    return bar
+
+
 MarketPrice = Bar | Decimal
 """What ``process_market_data`` accepts per symbol: a bar or a plain price."""

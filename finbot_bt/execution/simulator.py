@@ -225,6 +225,14 @@ class ExecutionSimulator:
         """Snapshots of every non-flat position."""
         return {s: p.snapshot() for s, p in self.portfolio.positions.items() if p.quantity != 0}
 
+    def needs_market_data(self, symbol: str) -> bool:
+        """True if a bar of ``symbol`` can change anything: it has open orders, a
+        position, or a risk engine watches equity. Adapters may skip other bars."""
+        if self.risk is not None or self._by_symbol.get(symbol):
+            return True
+        pos = self.portfolio.positions.get(symbol)
+        return pos is not None and pos.quantity != 0
+
     def last_price(self, symbol: str) -> Decimal | None:
         """Last close seen for ``symbol``, or None."""
         return self._last_price.get(symbol)
@@ -390,6 +398,7 @@ class ExecutionSimulator:
         order = evolve_order(order, status=OrderStatus.SUBMITTED, submitted_at=timestamp)
         self._orders[order.order_id] = order
         working = WorkingOrder(order, _match_state(order), timestamp, self._working_sequence)
+        working.reference_price = reference_price
         self._working_sequence += 1
         if order.parent_id is not None:
             parent_order = self._orders.get(order.parent_id)
@@ -698,8 +707,12 @@ class ExecutionSimulator:
         kind = working.match.order_type
         symbol = working.order.symbol
         if kind is OrderType.MARKET and self.fill.market_at_last_close:
-            last = self._last_price.get(symbol)
-            if last is not None:  # cheat-on-close: the close before this bar
+            # Cheat-on-close: the close the order was placed against (its reference price),
+            # else the last close seen before this bar.
+            last = working.reference_price
+            if last is None:
+                last = self._last_price.get(symbol)
+            if last is not None:
                 bound = bar.high if working.order.side is OrderSide.BUY else bar.low
                 return Match(last, bound, True, False, fill_time=working.live_from)
         if kind is OrderType.MARKET_ON_CLOSE and not bar.session_close:

@@ -153,6 +153,7 @@ def _working(w: WorkingOrder) -> JsonDict:
         "commission_charged": w.commission_charged,
         "in_flight_reports": w.in_flight_reports,
         "sequence": w.sequence,
+        "reference_price": encode_optional_decimal(w.reference_price),
     }
 
 
@@ -298,6 +299,7 @@ def _restore_working(sim: ExecutionSimulator, data: JsonDict, orders: dict[str, 
         working.terminal_reason = record["terminal_reason"]
         working.commission_charged = record["commission_charged"]
         working.in_flight_reports = record["in_flight_reports"]
+        working.reference_price = decode_optional_decimal("reference_price", record.get("reference_price"))
         if order_id in sim._working:
             raise CheckpointError(f"working order {order_id!r} appears twice")
         sim._working[order_id] = working

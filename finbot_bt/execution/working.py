@@ -41,6 +41,7 @@ class WorkingOrder:
         "live_from",
         "match",
         "order",
+        "reference_price",
         "sequence",
         "submitted_at",
         "terminal",
@@ -61,6 +62,7 @@ class WorkingOrder:
         self.commission_charged = False
         self.in_flight_reports = 0
         self.sequence = sequence
+        self.reference_price: Decimal | None = None
 
     @property
     def venue_remaining(self) -> Decimal:
