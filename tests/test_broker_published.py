@@ -26,7 +26,7 @@ BUY_EXEC = ["3643.35", "3801.03", "3872.37", "3863.57", "3845.32", "3656.43", "3
             "3799.86", "3840.20", "4047.63", "4052.55"]
 SELL_EXEC = ["3763.95", "3811.85", "3822.35", "3822.57", "3829.82", "3598.58", "3545.92", "3766.80",
              "3782.15", "3979.73", "4045.05"]
-class SmaCross(bt.Strategy):
+class PublishedSmaCross(bt.Strategy):
     params = (("period", 15), ("stocklike", True))
 
     def __init__(self) -> None:
@@ -74,7 +74,7 @@ def test_published_when_sma_crossover_runs_then_backtrader_figures(
     cerebro = bt.Cerebro(**mode)
     cerebro.adddata(bt.feeds.BacktraderCSVData(dataname=str(DATA), fromdate=None))
     cerebro.setbroker(FinbotBroker())
-    cerebro.addstrategy(SmaCross, stocklike=stocklike)
+    cerebro.addstrategy(PublishedSmaCross, stocklike=stocklike)
     strategy = cerebro.run()[0]
     assert f"{cerebro.broker.getvalue():.2f}" == value
     assert f"{cerebro.broker.getcash():.2f}" == cash
@@ -89,7 +89,7 @@ def _optimize(broker: Any, maxcpus: int, periods: range) -> list[str]:
     cerebro.adddata(bt.feeds.BacktraderCSVData(dataname=str(DATA)))
     if broker is not None:
         cerebro.setbroker(broker)
-    cerebro.optstrategy(SmaCross, period=periods, stocklike=False)
+    cerebro.optstrategy(PublishedSmaCross, period=periods, stocklike=False)
     if maxcpus > 1:  # each run comes back from its own process with its own broker
         return [f"{run[0].broker.getvalue():.2f}/{run[0].broker.getcash():.2f}" for run in cerebro.run()]
     values: list[str] = []
