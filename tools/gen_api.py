@@ -21,7 +21,7 @@ MODULES = [
     "finbot_bt.execution.checkpoint",
     "finbot_bt.execution.journal",
     "finbot_bt.execution.recovery",
-    "finbot_bt.execution.frames",
+    "finbot_bt.broker.frames",
     "finbot_bt.broker",
 ]
 OUT = Path(__file__).resolve().parent.parent / "docs" / "api.md"

@@ -16,6 +16,7 @@ from typing import Any
 
 import backtrader as bt
 
+from finbot_bt.broker import frames
 from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
 from finbot_bt.broker.persistence import (
@@ -38,7 +39,6 @@ from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.positions import Instrument
 from finbot_bt.errors import CheckpointError, ConfigError
-from finbot_bt.execution import frames
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.fills import FillConfig
 from finbot_bt.execution.journal import JournalConfig

@@ -12,7 +12,7 @@ import pandas as pd
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportData:
-    """The frames of one run (see :mod:`finbot_bt.execution.frames` for their columns).
+    """The frames of one run (see :mod:`finbot_bt.broker.frames` for their columns).
 
     Attributes
     ----------

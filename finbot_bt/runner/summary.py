@@ -1,6 +1,6 @@
 """One run summed up: value, return, drawdown, trades, fills, rejections, latency, costs.
 
-Figures come from the broker's event log (:mod:`finbot_bt.execution.frames`)
+Figures come from the broker's event log (:mod:`finbot_bt.broker.frames`)
 and its equity curve; ``trades`` counts closed trades (Backtrader's
 TradeAnalyzer, when the run has one named ``trades``).
 """

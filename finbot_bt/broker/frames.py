@@ -1,7 +1,8 @@
 """The event log as pandas DataFrames: orders, fills, rejections and equity.
 
-Engine-agnostic: built from core events only. Decimals are converted to
-float columns here, for analysis; the events themselves stay exact.
+Built from core events only. This is an output boundary like the adapter's:
+Decimals become float columns here, for analysis and plotting; the events
+themselves stay exact.
 """
 
 from __future__ import annotations
