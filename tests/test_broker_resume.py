@@ -35,7 +35,7 @@ class BarRule(bt.Strategy):
         self.log: list[tuple[Any, ...]] = []
 
     def notify_order(self, order: Any) -> None:
-        self.log.append((self.data.datetime.date(0).isoformat(), order.getstatusname(), order.getordername(),
+        self.log.append((self.data.datetime.datetime(0).isoformat(), order.getstatusname(), order.getordername(),
                          order.ordtypename(), order.created.size, order.executed.size,
                          round(order.executed.price, 6), round(order.executed.comm, 6)))
 
@@ -51,9 +51,11 @@ class BarRule(bt.Strategy):
             self.buy(size=3, exectype=O.Limit, price=round(close * 0.97, 2), valid=dt.timedelta(days=4))
 
 
-def _session(frame: pd.DataFrame, **broker: Any) -> tuple[list[tuple[Any, ...]], FinbotBroker]:
+def _session(frame: pd.DataFrame, *, intraday: bool = False,
+             **broker: Any) -> tuple[list[tuple[Any, ...]], FinbotBroker]:
     cerebro = bt.Cerebro()
-    cerebro.adddata(bt.feeds.PandasData(dataname=frame, name="A"))
+    feed = dict(timeframe=bt.TimeFrame.Minutes, compression=5) if intraday else {}
+    cerebro.adddata(bt.feeds.PandasData(dataname=frame, name="A", **feed))
     finbot = FinbotBroker(**broker)
     cerebro.setbroker(finbot)
     cerebro.addstrategy(BarRule)
@@ -136,3 +138,50 @@ def test_resume_when_journal_off_then_no_journal_and_resume_still_exact(tmp_path
 def test_resume_when_journal_setting_is_wrong_type_then_config_error() -> None:
     with pytest.raises(ConfigError, match="journal must be a JournalConfig"):
         FinbotBroker(journal="fast")
+
+
+MINUTES = make_ohlcv(120, seed=41, start=dt.datetime(2021, 3, 1, 9, 35), step=dt.timedelta(minutes=5))
+
+
+class ClockRule(BarRule):
+    """Flat most of the time: enters on bars whose minute of the day is a multiple of 35, exits 15 later."""
+
+    def next(self) -> None:
+        stamp = self.data.datetime.datetime(0)
+        minute = stamp.hour * 60 + stamp.minute
+        if not self.position and minute % 35 == 0:
+            self.buy(size=5)
+        elif self.position and minute % 35 == 15:
+            self.close()
+
+
+def _intraday(frame: pd.DataFrame, **broker: Any) -> tuple[list[tuple[Any, ...]], FinbotBroker]:
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=frame, name="A", timeframe=bt.TimeFrame.Minutes,
+                                        compression=5))
+    finbot = FinbotBroker(**broker)
+    cerebro.setbroker(finbot)
+    cerebro.addstrategy(ClockRule)
+    return cerebro.run()[0].log, finbot
+
+
+def _entry_bars() -> list[int]:
+    return [i for i, stamp in enumerate(MINUTES.index) if (stamp.hour * 60 + stamp.minute) % 35 == 0]
+
+
+@pytest.mark.parametrize("latency", ["instant", "fast"])
+def test_resume_when_intraday_session_ends_on_an_entry_bar_then_the_order_keeps_its_timing(
+    tmp_path: Path, latency: str
+) -> None:
+    # The simulator skips bars of a symbol with no orders and no position, so it never saw the
+    # bar on which the entry is placed; the resumed broker must still know when that bar
+    # closed, or the order would miss (or reach) the wrong bar.
+    whole, reference = _intraday(MINUTES, latency=latency, simulator_id="m")
+    assert any(entry[1] == "Completed" for entry in whole)
+    for split in _entry_bars()[1:4]:
+        folder = tmp_path / f"split{split}"
+        kwargs = dict(latency=latency, checkpoint_dir=folder, simulator_id="m", resume=True, journal=False)
+        first, _ = _intraday(MINUTES.iloc[: split + 1], **kwargs)   # the session's last bar is an entry bar
+        second, resumed = _intraday(MINUTES.iloc[split + 1:], **kwargs)
+        assert same(first + second, whole), f"split after bar {split}"
+        assert same(_book(resumed), _book(reference))

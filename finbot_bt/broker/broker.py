@@ -288,10 +288,10 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             if data is None:
                 raise CheckpointError(f"checkpoint has a position in {symbol!r}, which this run does not have")
             self.positions[data] = bt.Position(size=to_float(position.quantity), price=to_float(position.avg_price))
-        for symbol, bar in sim._last_bar.items():
+        for symbol, stamp in state["last_bar_times"].items():
             data = self._datas_by_symbol.get(symbol)
             if data is not None:
-                self._last_ts[data] = bar.timestamp
+                self._last_ts[data] = datetime.fromisoformat(stamp)
         self._now = sim.clock
         self.startingcash = float(state["startingcash"])
         self._fundshares, self._fundval = float(state["fundshares"]), float(state["fundval"])

@@ -175,4 +175,7 @@ def broker_state(broker: FinbotBroker) -> dict[str, Any]:
         "fundval": broker._fundval,
         "startingcash": broker.startingcash,
         "cash_additions": list(broker._cash_addition),
+        # When each feed's last bar closed (the next intraday bar opens then); kept here because
+        # the simulator only sees the bars it needs.
+        "last_bar_times": {broker._symbol(data): ts.isoformat() for data, ts in broker._last_ts.items()},
     }
