@@ -14,6 +14,7 @@ Usage: ``python benchmarks/bench_checkpoint.py [--orders 1000000] [--dir PATH]``
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -122,12 +123,17 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="finbot-bench-"))
-    manager, sim, seconds = build(base, args.orders)
-    print(f"built in {seconds:.1f} s ({args.orders / seconds:,.0f} orders/s with the journal on)")
-    bench_checkpoint(manager, sim)
-    manager.close()
-    bench_journal(base)
-    print(f"files in {base}")
+    try:
+        manager, sim, seconds = build(base, args.orders)
+        print(f"built in {seconds:.1f} s ({args.orders / seconds:,.0f} orders/s with the journal on)")
+        bench_checkpoint(manager, sim)
+        manager.close()
+        bench_journal(base)
+    finally:
+        if args.dir is None:  # the journal of a 1M-order run is about 2.5 GB: do not leave it behind
+            shutil.rmtree(base, ignore_errors=True)
+    if args.dir is not None:
+        print(f"files in {base}")
 
 
 if __name__ == "__main__":
