@@ -286,3 +286,17 @@ def test_parity_when_standard_analyzers_attached_then_figures_identical() -> Non
     expected, got = side_by_side(one_pandas, plan, analyzers=True)
     assert expected["analyzers"]["trades"]["total"]["total"] > 3
     assert_same(expected, got)
+
+
+def test_parity_when_trail_is_wider_than_the_price_then_stop_starts_below_zero_and_ratchets() -> None:
+    cheap = FRAME.copy()
+    cheap[["open", "high", "low", "close"]] = (cheap[["open", "high", "low", "close"]] / 60).round(4)
+    plan = merge(
+        every(10, lambda s: s.buy(size=4)),
+        every(10, lambda s: s.sell(size=4, exectype=O.StopTrail, trailamount=1.5), start=3),
+        every(12, lambda s: s.sell(size=2, exectype=O.StopTrailLimit, price=s.data.close[0],
+                                   plimit=s.data.close[0] - 2.0, trailamount=2.5), start=4),
+    )
+    expected, got = side_by_side(lambda: [pandas_feed(cheap, name="A")], plan)
+    assert any(entry[2] == "Accepted" and entry[4] == "StopTrail" for entry in expected["log"])
+    assert_same(expected, got)

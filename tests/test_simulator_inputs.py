@@ -327,3 +327,19 @@ def test_latency_when_fill_range_then_draws_from_simulator_rng_only() -> None:
     first = _scenario(3)
     random.seed(2)
     assert _scenario(3) == first
+
+
+def test_validation_when_trailing_stop_starts_below_zero_then_accepted_and_ratchets_up() -> None:
+    # A trail wider than the price (2.5 under a close of 1.2) starts the stop below zero;
+    # it must be accepted (Backtrader accepts it) and ratchet up as the price rises.
+    sim = primed(ohlc=(1.2, 1.3, 1.1, 1.2))
+    submitted = sim.submit_order(order("sell", 1, "trailing_stop", stop=-1.3, trail_amount=2.5), T0)
+    assert submitted.status.value == "accepted"
+    sim.process_market_data(daily(1), {"SPY": bar(1.2, 4.1, 1.2, 4.0, daily(1))})
+    assert sim.get_order(submitted.order_id).stop_price == Decimal("1.5")
+
+
+def test_validation_when_trailing_stop_price_is_nan_then_rejected() -> None:
+    sim = primed()
+    rejected = sim.submit_order(order("sell", 1, "trailing_stop", stop=Decimal("NaN"), trail_amount=1), T0)
+    assert rejected.rejection_reason is RejectionReason.INVALID_PRICE

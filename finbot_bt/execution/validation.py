@@ -24,8 +24,11 @@ def validate_order(order: Order) -> tuple[RejectionReason, str] | None:
                 f"quantity must be a positive finite number, got {quantity}")
     if not order.symbol or not order.symbol.strip():
         return RejectionReason.INVALID_SYMBOL, f"symbol must be a non-empty name, got {order.symbol!r}"
+    trailing = order.order_type in _TRAILING
     for name in ("limit_price", "stop_price"):
         value = getattr(order, name)
+        if trailing and value is not None and value.is_finite():
+            continue  # a trail wider than the price starts below zero and ratchets up from there
         if _bad_price(value):
             return RejectionReason.INVALID_PRICE, f"{name} must be a positive finite price, got {value}"
     if order.order_type in _NEEDS_LIMIT and order.limit_price is None:
