@@ -300,3 +300,21 @@ def test_parity_when_trail_is_wider_than_the_price_then_stop_starts_below_zero_a
     expected, got = side_by_side(lambda: [pandas_feed(cheap, name="A")], plan)
     assert any(entry[2] == "Accepted" and entry[4] == "StopTrail" for entry in expected["log"])
     assert_same(expected, got)
+
+
+class MinimumCommission(bt.CommInfoBase):
+    """A custom, non-linear scheme: 0.1 % of the value, at least 1.5 per fill part."""
+
+    params = (("stocklike", True), ("commtype", bt.CommInfoBase.COMM_PERC), ("percabs", True))
+
+    def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
+        return max(1.5, abs(size) * price * 0.001)
+
+
+def test_parity_when_custom_commission_scheme_then_its_formula_is_used() -> None:
+    plan = merge(SCENARIOS["market_shorts_and_reversals"], SCENARIOS["limit_buys_gaps_and_touches"])
+    expected, got = side_by_side(
+        one_pandas, plan, on_start=lambda s: s.broker.addcommissioninfo(MinimumCommission())
+    )
+    assert any(entry[8] == 1.5 for entry in expected["log"])  # the minimum applied somewhere
+    assert_same(expected, got)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import backtrader as bt
+
 from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.orders import Order
@@ -21,6 +23,8 @@ from finbot_bt.execution.slippage import (
 )
 
 ZERO = Decimal(0)
+_BASE_GETCOMMISSION = bt.CommInfoBase._getcommission
+_BASE_GETCOMMISSION_PUBLIC = bt.CommInfoBase.getcommission
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,7 +42,14 @@ class BacktraderCommission(CommissionModel):
         self, quantity: Decimal, price: Decimal, instrument: Instrument, first_fill: bool
     ) -> Decimal:
         comminfo = self.resolve(instrument.symbol)
-        value = comminfo.getcommission(to_float(quantity), to_float(price))
+        scheme = type(comminfo)
+        if scheme._getcommission is _BASE_GETCOMMISSION and scheme.getcommission is _BASE_GETCOMMISSION_PUBLIC:
+            # Backtrader's own formula, computed exactly: |q| * rate (* price for COMM_PERC).
+            rate = to_decimal(comminfo.p.commission)
+            if comminfo._commtype == bt.CommInfoBase.COMM_PERC:
+                return abs(quantity * rate * price)
+            return abs(quantity * rate)
+        value = comminfo.getcommission(to_float(quantity), to_float(price))  # a custom scheme
         return to_decimal(abs(value))
 
 
