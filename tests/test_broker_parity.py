@@ -318,3 +318,15 @@ def test_parity_when_custom_commission_scheme_then_its_formula_is_used() -> None
     )
     assert any(entry[8] == 1.5 for entry in expected["log"])  # the minimum applied somewhere
     assert_same(expected, got)
+
+
+def test_parity_when_a_bracket_exit_is_refused_for_cash_then_the_whole_bracket_is_cancelled() -> None:
+    # Short 110 at about 100 credits 11,000; the stop exit closes it; the take-profit exit then
+    # would open a long of 110 that 10,000 of cash cannot pay for: Margin, and the bracket goes.
+    plan = every(15, lambda s: s.sell_bracket(size=110, exectype=O.Market,
+                                              stopprice=round(s.data.close[0] * 1.02, 2),
+                                              limitprice=round(s.data.close[0] * 0.98, 2)))
+    expected, got = side_by_side(one_pandas, plan)
+    statuses = [entry[2] for entry in expected["log"]]
+    assert "Margin" in statuses and "Canceled" in statuses
+    assert_same(expected, got)

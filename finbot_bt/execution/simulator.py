@@ -394,6 +394,12 @@ class ExecutionSimulator:
             self._emit(OrderRejected, timestamp=timestamp, order=rejected, reason=reason, message=message)
             if order.oco_group is not None:
                 self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, timestamp, "oco")
+            if order.parent_id is not None:
+                # A bracket that cannot place one of its exits is not entered at all (BackBroker
+                # cancels the whole bracket): never leave the entry working unprotected.
+                parent = self._working.get(order.parent_id)
+                if parent is not None and parent.terminal is None and parent.venue_filled == 0:
+                    self._venue_terminate(parent, OrderStatus.CANCELLED, timestamp, "bracket child rejected")
             return rejected
         order = evolve_order(order, status=OrderStatus.SUBMITTED, submitted_at=timestamp)
         self._orders[order.order_id] = order
