@@ -315,3 +315,11 @@ def test_parity_when_no_divergence_triggered_then_same_helper_says_equal() -> No
     assert same([1.0, ("a", 2.0)], [1.0 + 1e-12, ("a", 2.0)])
     assert not same([1.0], [1.001])
     assert not same((1, "Completed"), (1, "Partial"))
+
+
+def test_record_events_when_off_then_no_event_log_kept_and_results_unchanged() -> None:
+    plan: Plan = {3: [lambda s: s.buy(size=2)], 9: [lambda s: s.close()]}
+    kept, dropped = Keep(), Keep(record_events=False)
+    assert_same(run(kept, daily, plan), run(dropped, daily, plan))
+    assert len(kept.broker.events) > 0 and len(kept.broker.fills_frame()) == 2
+    assert dropped.broker.events == [] and dropped.broker.fills_frame().empty
