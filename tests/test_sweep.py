@@ -216,3 +216,18 @@ def test_sweep_command_when_run_in_process_then_prints_table_and_resumes(
     assert len(ResultStore(out).read()) == 4
     assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--workers", "0", "--out", str(out)]) == 0
     assert len(list(out.glob("part-*.parquet"))) == 1  # nothing left to run, nothing written
+
+
+def test_cell_builders_when_given_run_toml_layout_then_same_models_and_errors_as_finbot_bt_run() -> None:
+    from decimal import Decimal
+
+    from finbot_bt.execution.slippage import VolumeShareSlippage
+    from finbot_bt.sweep.cell import build_commission, build_latency, build_slippage
+
+    assert build_slippage({"kind": "volume_share", "impact": "0.2"}) == VolumeShareSlippage(impact=Decimal("0.2"))
+    latency = build_latency({"submission_ms": 5, "fill_min_ms": 10, "fill_max_ms": 20, "name": "lab"})
+    assert (latency.name, latency.fill_latency_max.microseconds) == ("lab", 20_000)
+    with pytest.raises(ConfigError, match=r"commission: unknown key 'rat'"):
+        build_commission({"kind": "percent", "rat": "0.001"})
+    with pytest.raises(ConfigError, match=r"slippage: key 'kind'"):
+        build_slippage({"kind": "teleport"})

@@ -447,24 +447,25 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             trailamount: float | None = None, trailpercent: float | None = None, parent: Any = None,
             transmit: bool = True, histnotify: bool = False, _checksubmit: bool = True,
             **kwargs: Any) -> Any:
-        order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                            exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
-                            trailpercent=trailpercent, parent=parent, transmit=transmit,
-                            histnotify=histnotify)
-        order.addinfo(**kwargs)
-        self._ocoize(order, oco)
-        return self.submit(order)
+        return self._place(bt.BuyOrder, oco, kwargs, owner=owner, data=data, size=size, price=price,
+                           pricelimit=plimit, exectype=exectype, valid=valid, tradeid=tradeid,
+                           trailamount=trailamount, trailpercent=trailpercent, parent=parent,
+                           transmit=transmit, histnotify=histnotify)
 
     def sell(self, owner: Any, data: Any, size: float, price: float | None = None, plimit: float | None = None,
              exectype: int | None = None, valid: Any = None, tradeid: int = 0, oco: Any = None,
              trailamount: float | None = None, trailpercent: float | None = None, parent: Any = None,
              transmit: bool = True, histnotify: bool = False, _checksubmit: bool = True,
              **kwargs: Any) -> Any:
-        order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                             exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
-                             trailpercent=trailpercent, parent=parent, transmit=transmit,
-                             histnotify=histnotify)
-        order.addinfo(**kwargs)
+        return self._place(bt.SellOrder, oco, kwargs, owner=owner, data=data, size=size, price=price,
+                           pricelimit=plimit, exectype=exectype, valid=valid, tradeid=tradeid,
+                           trailamount=trailamount, trailpercent=trailpercent, parent=parent,
+                           transmit=transmit, histnotify=histnotify)
+
+    def _place(self, order_class: Any, oco: Any, info: dict[str, Any], **params: Any) -> Any:
+        # BackBroker's buy/sell: a genuine bt order, extra keywords in order.info, then OCO and submit.
+        order = order_class(**params)
+        order.addinfo(**info)
         self._ocoize(order, oco)
         return self.submit(order)
 

@@ -81,13 +81,15 @@ class LatencyTable(_Table):
     fill_min_ms: Milliseconds = Decimal(0)
     fill_max_ms: Milliseconds = Decimal(0)
     cancel_ms: Milliseconds = Decimal(0)
+    name: str = "custom"
 
     def build(self) -> LatencyConfig:
         def ms(value: Decimal) -> timedelta:
             return timedelta(microseconds=int(value * 1000))
 
         return LatencyConfig(submission_latency=ms(self.submission_ms), fill_latency_min=ms(self.fill_min_ms),
-                             fill_latency_max=ms(self.fill_max_ms), cancel_latency=ms(self.cancel_ms))
+                             fill_latency_max=ms(self.fill_max_ms), cancel_latency=ms(self.cancel_ms),
+                             name=self.name)
 
 
 class CommissionTable(_Table):

@@ -11,28 +11,22 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.risk import RiskConfig
 from finbot_bt.errors import ConfigError
 from finbot_bt.execution.commission import (
     CommissionModel,
-    FixedCommission,
-    NoCommission,
-    PercentCommission,
-    PerShareCommission,
 )
 from finbot_bt.execution.slippage import (
-    BasisPointsSlippage,
-    FixedAmountSlippage,
-    NoSlippage,
-    PercentSlippage,
     SlippageModel,
 )
+from finbot_bt.runner.config import CommissionTable, LatencyTable, SlippageTable, describe_validation_error
 
+_T = TypeVar("_T", bound=BaseModel)
 JsonScalar = str | int | float | bool | None
 
 
@@ -119,82 +113,28 @@ def import_strategy(path: str) -> Any:
     return load_strategy(path)
 
 
-def _decimal(where: str, value: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise ConfigError(f"{where} must be a number or a decimal string, got {value!r}")
+def _table(model: type[_T], where: str, table: Mapping[str, Any]) -> _T:
     try:
-        number = Decimal(repr(value) if isinstance(value, float) else str(value))
-    except ArithmeticError:
-        raise ConfigError(f"{where} must be a number, got {value!r}") from None
-    if not number.is_finite():
-        raise ConfigError(f"{where} must be finite, got {value!r}")
-    return number
-
-
-def _fields(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(table) - allowed - {"kind"})
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
+        return model.model_validate(dict(table))
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {describe_validation_error(exc)}") from None
 
 
 def build_commission(table: Mapping[str, Any]) -> CommissionModel:
-    """Build a commission model from ``{"kind": ..., ...}``.
-
-    Kinds: ``none``; ``per_share`` (``rate`` per unit, ``minimum``); ``percent``
-    (``rate`` of notional, 0.001 = 0.1 %, ``minimum``); ``fixed`` (``amount`` per order).
-    """
-    kind = table.get("kind", "none")
-    where = f"commission kind {kind!r}"
-    if kind == "none":
-        _fields(where, table, set())
-        return NoCommission()
-    if kind in ("per_share", "percent"):
-        _fields(where, table, {"rate", "minimum"})
-        model = PerShareCommission if kind == "per_share" else PercentCommission
-        return model(rate=_decimal(f"{where}.rate", table.get("rate")),
-                     minimum=_decimal(f"{where}.minimum", table.get("minimum", 0)))
-    if kind == "fixed":
-        _fields(where, table, {"amount"})
-        return FixedCommission(amount=_decimal(f"{where}.amount", table.get("amount")))
-    raise ConfigError(f"unknown commission kind {kind!r}; choose none, per_share, percent or fixed")
+    """A commission model from the ``[commission]`` layout of ``run.toml`` (see ``CommissionTable``)."""
+    return _table(CommissionTable, "commission", table).build()
 
 
 def build_slippage(table: Mapping[str, Any]) -> SlippageModel:
-    """Build a slippage model from ``{"kind": ..., ...}``.
-
-    Kinds: ``none``; ``percent`` (``rate``, 0.001 = 0.1 %); ``bps`` (``bps``);
-    ``fixed`` (``amount`` per unit, quote currency).
-    """
-    kind = table.get("kind", "none")
-    where = f"slippage kind {kind!r}"
-    if kind == "none":
-        _fields(where, table, set())
-        return NoSlippage()
-    if kind == "percent":
-        _fields(where, table, {"rate"})
-        return PercentSlippage(rate=_decimal(f"{where}.rate", table.get("rate")))
-    if kind == "bps":
-        _fields(where, table, {"bps"})
-        return BasisPointsSlippage(bps=_decimal(f"{where}.bps", table.get("bps")))
-    if kind == "fixed":
-        _fields(where, table, {"amount"})
-        return FixedAmountSlippage(amount=_decimal(f"{where}.amount", table.get("amount")))
-    raise ConfigError(f"unknown slippage kind {kind!r}; choose none, percent, bps or fixed")
+    """A slippage model from the ``[slippage]`` layout of ``run.toml`` (see ``SlippageTable``)."""
+    return _table(SlippageTable, "slippage", table).build()
 
 
 def build_latency(value: str | Mapping[str, Any]) -> LatencyConfig:
     """A profile name, or a custom table of milliseconds (``submission_ms``, ``fill_min_ms``, ...)."""
     if isinstance(value, str):
         return resolve_latency(value)
-    allowed = {"submission_ms", "fill_min_ms", "fill_max_ms", "cancel_ms", "name"}
-    _fields("latency", value, allowed)
-
-    def ms(key: str) -> timedelta:
-        return timedelta(milliseconds=float(_decimal(f"latency.{key}", value.get(key, 0))))
-
-    return LatencyConfig(submission_latency=ms("submission_ms"), fill_latency_min=ms("fill_min_ms"),
-                         fill_latency_max=ms("fill_max_ms"), cancel_latency=ms("cancel_ms"),
-                         name=str(value.get("name", "custom")))
+    return _table(LatencyTable, "latency", value).build()
 
 
 def build_risk(table: Mapping[str, Any] | None) -> RiskConfig | None:
