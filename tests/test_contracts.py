@@ -397,3 +397,37 @@ def test_latency_config_when_replaced_then_equal(values: list[int]) -> None:
                          fill_latency_max=ms(max(a, b)), cancel_latency=ms(cancel))
     assert dataclasses.replace(made) == made
     assert made.is_instant is (submission == 0 and max(a, b) == 0 and cancel == 0)
+
+
+# --------------------------------------------------------------- evolve_order (hot-path copy)
+def test_evolve_order_copies_every_field_and_changes_only_the_given_ones() -> None:
+    from dataclasses import fields
+
+    from finbot_bt.contracts.orders import evolve_order
+
+    original = Order(order_id="o-1", symbol="AAA", side=OrderSide.SELL, order_type=OrderType.STOP_LIMIT,
+                     quantity=Decimal(5), limit_price=Decimal("9.5"), stop_price=Decimal(10),
+                     time_in_force=TimeInForce.GTD, expire_at=datetime(2024, 1, 2), oco_group="g",
+                     parent_id="p", created_at=datetime(2024, 1, 1))
+    moved = evolve_order(original, status=OrderStatus.SUBMITTED, submitted_at=datetime(2024, 1, 1, 1))
+    assert moved == dataclasses.replace(original, status=OrderStatus.SUBMITTED, submitted_at=datetime(2024, 1, 1, 1))
+    for f in fields(Order):
+        if f.name not in ("status", "submitted_at"):
+            assert getattr(moved, f.name) is getattr(original, f.name), f.name
+    assert original.status is OrderStatus.NEW  # the original is untouched
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        moved.status = OrderStatus.FILLED  # type: ignore[misc]
+
+
+def test_evolve_order_refuses_an_overfill_and_unknown_fields() -> None:
+    from finbot_bt.contracts.orders import evolve_order
+
+    order = Order(order_id="o-1", symbol="AAA", side=OrderSide.BUY, order_type=OrderType.MARKET,
+                  quantity=Decimal(5))
+    with pytest.raises(ContractError, match="exceeds quantity"):
+        evolve_order(order, filled_quantity=Decimal(6))
+    with pytest.raises(ContractError, match="finite and >= 0"):
+        evolve_order(order, filled_quantity=Decimal(-1))
+    with pytest.raises(TypeError):
+        evolve_order(order, no_such_field=1)
+    assert evolve_order(order, filled_quantity=Decimal(5)).remaining_quantity == 0
