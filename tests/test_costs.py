@@ -235,3 +235,38 @@ def test_fixed_commission_when_partial_fills_then_charged_once_per_order() -> No
     assert [e.execution.quantity for e in fills] == [Decimal(4), Decimal(4), Decimal(2)]
     assert [e.execution.commission for e in fills] == [Decimal(5), Decimal(0), Decimal(0)]
     assert sim.cash == Decimal("10000") - Decimal("1000") - Decimal("5")
+
+
+@pytest.mark.parametrize(("amount", "fills"), [("1", True), ("150", False)])
+def test_sell_slipped_through_zero_when_outside_bar_allowed_then_no_fill_and_no_state_change(
+    amount: str, fills: bool
+) -> None:
+    sim = primed(slippage=FixedAmountSlippage(amount=d(amount), allow_outside_bar=True))
+    sim.submit_order(order("buy", 1, order_id="B"), T0)  # buys are not at risk: their price rises
+    run_bars(sim, daily_bars(NEXT, start=1))
+    assert sim.get_position("SPY").quantity == 1
+    cash = sim.cash
+    assert sim.clock is not None
+    sim.submit_order(order("sell", 1, order_id="S"), sim.clock)
+    events = run_bars(sim, daily_bars(NEXT, start=2))
+    assert bool(of(events, OrderFilled, "S")) is fills  # 102 - 150 < 0: no fill rather than a negative price
+    if not fills:
+        assert sim.get_order("S").is_open  # type: ignore[union-attr]
+        assert sim.cash == cash and sim.get_position("SPY").quantity == 1
+
+
+class _NegativeCommission(NoCommission):
+    def commission(self, quantity: Decimal, price: Decimal, instrument: Instrument, first_fill: bool) -> Decimal:
+        return Decimal("-1")
+
+
+def test_commission_model_returning_negative_when_filling_then_clear_error_before_booking() -> None:
+    from finbot_bt.errors import ContractError
+
+    sim = primed(commission=_NegativeCommission())
+    cash = sim.cash
+    sim.submit_order(order("buy", 1, order_id="B"), T0)
+    with pytest.raises(ContractError, match="_NegativeCommission returned Decimal\\('-1'\\)"):
+        run_bars(sim, daily_bars(NEXT, start=1))
+    assert sim.cash == cash
+    assert sim.get_position("SPY").quantity == 0

@@ -227,3 +227,23 @@ Private to the execution layer, which passes only values of the right type
 break, ``filled_quantity`` within ``[0, quantity]``, is checked with the
 constructor's message. An unknown field name raises ``TypeError``.
 """
+
+
+_execution_setters = tuple(getattr(OrderExecution, f.name).__set__ for f in fields(OrderExecution))
+
+
+def trusted_execution(
+    execution_id: str, quantity: Decimal, price: Decimal, commission: Decimal, slippage: Decimal,
+    timestamp: datetime, liquidity: LiquiditySide, reported_at: datetime | None,
+) -> OrderExecution:
+    """Build an :class:`OrderExecution` without re-running its validation.
+
+    For the execution layer, which has established every invariant the
+    constructor checks (finite Decimals, quantity and price > 0, commission
+    >= 0) before it books the fill. Anyone else: use ``OrderExecution(...)``.
+    """
+    execution = object.__new__(OrderExecution)
+    values = (execution_id, quantity, price, commission, slippage, timestamp, liquidity, reported_at)
+    for setter, value in zip(_execution_setters, values, strict=True):
+        setter(execution, value)
+    return execution

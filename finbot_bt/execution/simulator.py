@@ -58,7 +58,7 @@ from finbot_bt.contracts.events import (
 )
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.market import Bar
-from finbot_bt.contracts.orders import Order, OrderExecution, evolve_order
+from finbot_bt.contracts.orders import Order, evolve_order, trusted_execution
 from finbot_bt.contracts.positions import Instrument, Position
 from finbot_bt.errors import ConfigError, ContractError, MarketDataError
 from finbot_bt.execution.accounting import (
@@ -380,14 +380,15 @@ class ExecutionSimulator:
             return dup
         if order.status is not OrderStatus.NEW:
             raise ContractError(f"only NEW orders can be submitted; {order.order_id!r} is {order.status.value}")
-        if order.time_in_force is TimeInForce.DAY and order.expire_at is None:
-            order = evolve_order(order, created_at=order.created_at or timestamp, expire_at=day_end(timestamp))
-        else:
-            order = evolve_order(order, created_at=order.created_at or timestamp)
+        created_at = order.created_at or timestamp
+        expire_at = order.expire_at
+        if order.time_in_force is TimeInForce.DAY and expire_at is None:
+            expire_at = day_end(timestamp)
         refusal = self._pre_trade(order, timestamp, reference_price)
         if refusal is not None:
             reason, message = refusal
-            rejected = evolve_order(order, status=OrderStatus.REJECTED, rejection_reason=reason,
+            rejected = evolve_order(order, created_at=created_at, expire_at=expire_at,
+                                    status=OrderStatus.REJECTED, rejection_reason=reason,
                                     rejection_message=message)
             if self.retain_history:
                 self._orders[order.order_id] = rejected
@@ -401,7 +402,8 @@ class ExecutionSimulator:
                 if parent is not None and parent.terminal is None and parent.venue_filled == 0:
                     self._venue_terminate(parent, OrderStatus.CANCELLED, timestamp, "bracket child rejected")
             return rejected
-        order = evolve_order(order, status=OrderStatus.SUBMITTED, submitted_at=timestamp)
+        order = evolve_order(order, created_at=created_at, expire_at=expire_at, status=OrderStatus.SUBMITTED,
+                             submitted_at=timestamp)
         self._orders[order.order_id] = order
         working = WorkingOrder(order, _match_state(order), timestamp, self._working_sequence)
         working.reference_price = reference_price
@@ -689,6 +691,8 @@ class ExecutionSimulator:
                 if match.slippable:
                     price = self.slippage.apply(order.side, match.price, match.bound, quantity, bar,
                                                 at_open=match.at_open, limit=match.limit)
+                    if price is not None and not price > 0:
+                        price = None  # slipped through zero (allow_outside_bar): no fill on this bar
                 if price is not None:
                     used += quantity
                     filled = quantity
@@ -917,22 +921,29 @@ class ExecutionSimulator:
             first = False
         if opened != 0:
             comm_opened = self.commission.commission(abs(opened), fill.price, inst, first)
+        for value in (comm_closed, comm_opened):  # checked before anything is booked
+            if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+                raise ContractError(
+                    f"commission model {type(self.commission).__name__} returned {value!r}; "
+                    "a commission must be a finite Decimal >= 0"
+                )
         booking = self.portfolio.book_fill(symbol, signed, fill.price, comm_closed, comm_opened,
                                            refuse_unfunded=self.fill.refuse_unfunded_fills)
         executed = booking.closed + booking.opened
         if executed != 0:
             working.commission_charged = True
             quantity = abs(executed)
-            count = len(order.executions) + 1
-            execution = OrderExecution(
-                execution_id=f"{order.order_id}-{count}", quantity=quantity, price=fill.price,
-                commission=booking.commission, slippage=(fill.price - fill.requested_price) * order.side.sign,
-                timestamp=fill.timestamp, liquidity=fill.liquidity, reported_at=ts,
+            previous = order.executions
+            execution = trusted_execution(
+                f"{order.order_id}-{len(previous) + 1}", quantity, fill.price, booking.commission,
+                (fill.price - fill.requested_price) * order.side.sign, fill.timestamp, fill.liquidity, ts,
             )
             filled = order.filled_quantity + quantity
-            # From the executions, not the previous average: that one is rounded and would drift.
-            notional = sum((e.quantity * e.price for e in order.executions), fill.price * quantity)
-            avg = notional / filled
+            if previous:
+                # From the executions, not the previous average: that one is rounded and would drift.
+                avg = sum((e.quantity * e.price for e in previous), fill.price * quantity) / filled
+            else:
+                avg = fill.price
             status = order.status
             if filled >= order.quantity:
                 status = OrderStatus.FILLED
