@@ -343,3 +343,54 @@ def test_validation_when_trailing_stop_price_is_nan_then_rejected() -> None:
     sim = primed()
     rejected = sim.submit_order(order("sell", 1, "trailing_stop", stop=Decimal("NaN"), trail_amount=1), T0)
     assert rejected.rejection_reason is RejectionReason.INVALID_PRICE
+
+
+# ---------------------------------------------------------------- which bars an adapter may skip or thin
+
+def test_needs_market_data_and_full_bar_when_orders_and_positions_change_then_follow_them() -> None:
+    from finbot_bt.contracts.risk import RiskConfig
+
+    sim = primed()
+    assert not sim.needs_market_data("SPY") and not sim.needs_full_bar("SPY")
+    sim.submit_order(order("buy", 2, "limit", limit="90", order_id="L"), T0)
+    assert sim.needs_market_data("SPY") and sim.needs_full_bar("SPY")  # the limit matches on high/low
+    sim.cancel_order("L", T0)
+    assert not sim.needs_full_bar("SPY")
+    sim.submit_order(order("buy", 2, order_id="M"), T0)
+    run_bars(sim, daily_bars(FLAT, start=1))
+    assert sim.get_position("SPY").quantity == 2
+    assert sim.needs_market_data("SPY")  # the position is marked to market
+    assert not sim.needs_full_bar("SPY")  # by the close alone
+    assert not sim.needs_market_data("QQQ")
+    assert simulator(risk=RiskConfig()).needs_market_data("QQQ")  # risk watches equity
+
+
+def _closes_only_run(thin: bool) -> tuple[list[str], Decimal, Decimal]:
+    """Two symbols, orders on and off, positions held across bars; with ``thin`` the
+    bars of symbols without open orders are passed as their close alone."""
+    sim = primed(cash=100_000)
+    events = record(sim)
+    prices = [("100", "104", "97", "101"), ("101", "103", "99", "102"), ("102", "102", "95", "96"),
+              ("96", "99", "94", "98"), ("98", "105", "97", "104"), ("104", "106", "100", "101")]
+    for i, (o, h, low, c) in enumerate(prices, start=1):
+        ts = daily(i)
+        if i == 1:
+            sim.submit_order(order("buy", 10, order_id="A"), daily(0))
+            sim.submit_order(order("buy", 5, symbol="QQQ", order_id="Q"), daily(0))
+        if i == 3:
+            sim.submit_order(order("sell", 4, "limit", limit="99", order_id="L"), daily(2))
+            sim.submit_order(order("sell", 5, "stop", stop="90", symbol="QQQ", order_id="S"), daily(2))
+        data = {}
+        for symbol, shift in (("SPY", "0"), ("QQQ", "1")):
+            full = bar(d(o) + d(shift), d(h) + d(shift), d(low) + d(shift), d(c) + d(shift), ts)
+            data[symbol] = full
+            if thin and not sim.needs_full_bar(symbol):
+                data[symbol] = bar(full.close, full.close, full.close, full.close, ts)
+        sim.process_market_data(ts, data)
+    return [f"{type(e).__name__}:{getattr(e, 'order_id', '')}" for e in events], sim.cash, sim.equity()
+
+
+def test_bars_thinned_to_their_close_when_no_open_orders_then_same_events_cash_and_equity() -> None:
+    full, thin = _closes_only_run(False), _closes_only_run(True)
+    assert any(name.startswith("OrderFilled:L") for name in full[0])  # the scenario trades
+    assert thin == full

@@ -620,7 +620,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 now = ts
             if not sim.needs_market_data(symbol):
                 continue  # nothing to match, value or watch: skip building the bar
-            bar = bar_from_data(data, ts, daily, session_open, previous)
+            bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol))
             if bar is not None:
                 bars[symbol] = bar
         if now is not None:

@@ -45,13 +45,29 @@ def core_time(dt: datetime, daily: bool, session_close: time) -> datetime:
 
 
 def bar_from_data(
-    data: Any, timestamp: datetime, daily: bool, session_open: time, previous: datetime | None
+    data: Any, timestamp: datetime, daily: bool, session_open: time, previous: datetime | None,
+    close_only: bool = False,
 ) -> Bar | None:
     """Build the core bar of ``data``'s current values, or None if its prices are unusable.
 
     High and low are widened to contain open and close (some vendors' bars do
-    not). Daily bars open at ``session_open`` of their day.
+    not). Daily bars open at ``session_open`` of their day. With
+    ``close_only`` the bar is the close alone (O=H=L=C, no volume): enough for a
+    symbol with no open orders, whose bar only marks positions to market.
     """
+    # Intraday bars open when the previous bar closed; daily bars at the session's open.
+    open_time = previous
+    if daily:
+        open_time = min(timestamp, datetime.combine(timestamp.date(), session_open))
+        if previous is not None and open_time < previous:
+            open_time = previous
+    session_close = daily or _after_session_end(data, timestamp)
+    if close_only:
+        close = data.close[0]
+        if not 0 < close < math.inf:
+            return None
+        c = Decimal(repr(float(close)))
+        return trusted_bar(c, c, c, c, timestamp, None, open_time, session_close)
     raw = (data.open[0], data.high[0], data.low[0], data.close[0])
     for value in raw:  # finite and positive (NaN fails both comparisons)
         if not 0 < value < math.inf:
@@ -61,15 +77,8 @@ def bar_from_data(
     high = max(o, h, low, c)
     low = min(o, h, low, c)
     volume = Decimal(repr(float(raw_volume))) if 0 <= raw_volume < math.inf else None
-    # Intraday bars open when the previous bar closed; daily bars at the session's open.
-    open_time = previous
-    if daily:
-        open_time = min(timestamp, datetime.combine(timestamp.date(), session_open))
-        if previous is not None and open_time < previous:
-            open_time = previous
     # Every invariant Bar checks holds by construction here, so skip re-validating on the hot path.
-    return trusted_bar(o, high, low, c, timestamp, volume, open_time,
-                       daily or _after_session_end(data, timestamp))
+    return trusted_bar(o, high, low, c, timestamp, volume, open_time, session_close)
 
 
 def _after_session_end(data: Any, timestamp: datetime) -> bool:

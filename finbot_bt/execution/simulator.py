@@ -233,6 +233,12 @@ class ExecutionSimulator:
         pos = self.portfolio.positions.get(symbol)
         return pos is not None and pos.quantity != 0
 
+    def needs_full_bar(self, symbol: str) -> bool:
+        """True if ``symbol`` has open orders, which match against the bar's open, high,
+        low and volume. Otherwise its close is all a bar changes: adapters may pass a
+        one-price bar (or a plain Decimal) instead."""
+        return bool(self._by_symbol.get(symbol))
+
     def last_price(self, symbol: str) -> Decimal | None:
         """Last close seen for ``symbol``, or None."""
         return self._last_price.get(symbol)
