@@ -431,3 +431,17 @@ def test_evolve_order_refuses_an_overfill_and_unknown_fields() -> None:
     with pytest.raises(TypeError):
         evolve_order(order, no_such_field=1)
     assert evolve_order(order, filled_quantity=Decimal(5)).remaining_quantity == 0
+
+
+def test_trusted_order_when_built_then_equals_the_validated_constructor() -> None:
+    from finbot_bt.contracts.orders import trusted_order
+
+    fields_ = dict(order_id="o-9", symbol="ES", side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP,
+                   quantity=Decimal(3), trail_percent=Decimal("0.02"), time_in_force=TimeInForce.GTD,
+                   expire_at=datetime(2024, 3, 1), oco_group="oco-1", parent_id="o-1")
+    assert trusted_order(**fields_) == Order(**fields_)  # type: ignore[arg-type]
+    plain = trusted_order(order_id="o-1", symbol="AAA", side=OrderSide.BUY, order_type=OrderType.MARKET,
+                          quantity=Decimal(1))
+    assert plain == Order(order_id="o-1", symbol="AAA", side=OrderSide.BUY, order_type=OrderType.MARKET,
+                          quantity=Decimal(1))
+    assert plain.status is OrderStatus.NEW and plain.executions == () and plain.filled_quantity == 0

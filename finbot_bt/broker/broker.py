@@ -664,22 +664,21 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             self._apply(event)
 
     def _apply(self, event: ExecutionEvent) -> None:
-        if isinstance(event, OrderFilled):
-            self._apply_fill(event)
-            return
-        if not isinstance(event, (OrderAccepted, OrderRejected, OrderCancelled, OrderExpired)):
-            return
-        order = self._bt_orders.get(event.order_id)
-        if order is None:
-            return
-        if isinstance(event, OrderAccepted):
-            if order.status in (bt.Order.Created, bt.Order.Submitted):
-                if order.status == bt.Order.Created:
-                    order.submit()
-                order.accept()
-                self.notify(order)
-            return
-        if not order.alive():
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            getattr(self, handler)(event)
+
+    def _apply_accepted(self, event: OrderAccepted) -> None:
+        order = self._bt_orders.get(event.order.order_id)
+        if order is not None and order.status in (bt.Order.Created, bt.Order.Submitted):
+            if order.status == bt.Order.Created:
+                order.submit()
+            order.accept()
+            self.notify(order)
+
+    def _apply_terminal(self, event: OrderRejected | OrderCancelled | OrderExpired) -> None:
+        order = self._bt_orders.get(event.order.order_id)
+        if order is None or not order.alive():
             return
         if isinstance(event, OrderRejected):
             if event.reason is RejectionReason.INSUFFICIENT_FUNDS:
@@ -696,7 +695,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._forget(order)
 
     def _apply_fill(self, event: OrderFilled) -> None:
-        order = self._bt_orders.get(event.order_id)
+        order = self._bt_orders.get(event.order.order_id)
         if order is None:
             return
         data = order.data
@@ -783,3 +782,13 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             margin=None if margin is None else to_decimal(margin),
         ))
         self._instrument_keys[symbol] = key
+
+
+# Event type -> how the broker applies it to Backtrader (other events change nothing there).
+_HANDLERS: dict[type[ExecutionEvent], str] = {
+    OrderAccepted: "_apply_accepted",
+    OrderFilled: "_apply_fill",
+    OrderRejected: "_apply_terminal",
+    OrderCancelled: "_apply_terminal",
+    OrderExpired: "_apply_terminal",
+}

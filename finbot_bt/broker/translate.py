@@ -12,7 +12,7 @@ import backtrader as bt
 from finbot_bt.broker.convert import to_decimal
 from finbot_bt.contracts.enums import OrderSide, OrderType, TimeInForce
 from finbot_bt.contracts.market import Bar, trusted_bar
-from finbot_bt.contracts.orders import Order
+from finbot_bt.contracts.orders import Order, trusted_order
 
 MIDNIGHT = time(0, 0)
 
@@ -123,7 +123,9 @@ def order_from_bt(
         tif = TimeInForce.GTD  # BackBroker never expires market orders
     else:
         expire_at = None
-    return Order(
+    # Every value below has its contract type by construction (enums from the table,
+    # Decimals from to_decimal): build without the constructor's type checks.
+    return trusted_order(
         order_id=order_id,
         symbol=symbol,
         side=OrderSide.BUY if bt_order.isbuy() else OrderSide.SELL,

@@ -247,3 +247,22 @@ def trusted_execution(
     for setter, value in zip(_execution_setters, values, strict=True):
         setter(execution, value)
     return execution
+
+
+_BLANK_ORDER = Order(order_id="-", symbol="", side=OrderSide.BUY, order_type=OrderType.MARKET, quantity=ZERO)
+
+
+def trusted_order(
+    *, order_id: str, symbol: str, side: OrderSide, order_type: OrderType, quantity: Decimal, **optional: Any
+) -> Order:
+    """Build a NEW :class:`Order` without re-running the constructor's type checks.
+
+    For adapters on a hot path whose translation produces values of the right
+    types by construction (str ids, enum members, Decimals, datetimes).
+    Business validity (a positive finite quantity, the prices an order type
+    needs) is still checked by the simulator at submission, as for any order.
+    Anyone else: use ``Order(...)``.
+    """
+    order: Order = evolve_order(_BLANK_ORDER, order_id=order_id, symbol=symbol, side=side,
+                                order_type=order_type, quantity=quantity, **optional)
+    return order
