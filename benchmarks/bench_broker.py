@@ -1,7 +1,8 @@
 """Broker benchmark: BackBroker vs FinbotBroker() vs FinbotBroker(latency="normal", risk=<all rules>).
 
 Same strategy and data, side by side in one process, median wall time of
-several runs:
+several runs (interleaved across brokers; the ratio of the fastest runs is
+printed too, as it is the least sensitive to a noisy machine):
 
 * ``market``: one market order every bar;
 * ``limits``: ten far limit orders a bar, each valid five bars (about 50 resting);
@@ -117,7 +118,7 @@ def run_once(case: str, broker_name: str, frames: list[pd.DataFrame]) -> tuple[f
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--quick", action="store_true", help="smoke run: 500 bars, one repeat")
     parser.add_argument("--json", help="write results to this JSON file")
@@ -130,18 +131,25 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(), "date": dt.date.today().isoformat(),
         "bars": args.bars, "repeat": args.repeat, "cases": {},
     }
-    print(f"{'case':8} {'broker':32} {'median s':>9} {'bars/s':>9} {'ratio':>6}")
+    print(f"{'case':8} {'broker':32} {'median s':>9} {'bars/s':>9} {'ratio':>6} {'min s':>7} {'ratio':>6}")
     for case in args.cases.split(","):
-        base = None
+        # Runs are interleaved (A B C, A B C, ...) so that drift in the machine's speed
+        # during the benchmark falls on every broker alike instead of on one of them.
+        runs: dict[str, list[float]] = {name: [] for name in BROKERS}
+        for _ in range(args.repeat):
+            for name in BROKERS:
+                runs[name].append(run_once(case, name, frames)[0])
+        base = statistics.median(runs["BackBroker"])
+        base_min = min(runs["BackBroker"])
         results["cases"][case] = {}
-        for name in BROKERS:
-            times = [run_once(case, name, frames)[0] for _ in range(args.repeat)]
+        for name, times in runs.items():
             median = statistics.median(times)
-            base = base if base is not None else median
-            ratio = median / base
+            ratio, ratio_min = median / base, min(times) / base_min
             results["cases"][case][name] = {"median_s": median, "bars_per_s": args.bars / median,
-                                            "ratio": ratio, "runs": times}
-            print(f"{case:8} {name:32} {median:9.2f} {args.bars / median:9.0f} {ratio:6.2f}", flush=True)
+                                            "ratio": ratio, "min_s": min(times), "ratio_of_min": ratio_min,
+                                            "runs": times}
+            print(f"{case:8} {name:32} {median:9.2f} {args.bars / median:9.0f} {ratio:6.2f} "
+                  f"{min(times):7.2f} {ratio_min:6.2f}", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=2)

@@ -9,14 +9,18 @@ Run from the repository root::
 Measures, on one core:
 
 1. ``round_trips``: submit -> fill round trips through ``ExecutionSimulator``
-   alone with the NORMAL latency profile. Each bar opens one second after the
-   previous bar closed, so an order submitted at a bar's close reaches the
+   alone. The issue's configuration is the NORMAL latency profile with every
+   risk rule on (position, exposure, drawdown, order size, rate limit, all
+   sized never to refuse); NORMAL without risk and instant without risk (what
+   ``FinbotBroker()`` runs) are measured too. Each bar opens one second after
+   the previous bar closed, so an order submitted at a bar's close reaches the
    venue (50 ms) before the next bar opens and fills at its open; the fill
    report (100-200 ms) reaches the account inside that bar. Variants with one
-   and with several orders per bar. Reports round trips/s and events/s.
+   and with ten orders per bar. Reports round trips/s and events/s.
 2. ``queue``: ``PendingActionQueue`` steady-state push + pop at 1e3, 1e5 and
    1e6 pending actions, in ns per push+pop pair, and the ratio 1e6 / 1e3
-   (target <= 2).
+   (target <= 2); for actions in due order per kind (what the simulator's
+   forward clock and latency legs produce) and in random order (worst case).
 3. ``resting``: cost of one ``process_market_data`` call with 10, 100 and 1000
    resting limit orders far from the market (they cannot fill), in
    microseconds per bar. Sublinear growth means resting orders are indexed.
@@ -42,8 +46,12 @@ from typing import Any
 from finbot_bt.contracts.enums import OrderSide, OrderType
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.orders import Order
+from finbot_bt.contracts.risk import RiskConfig
 from finbot_bt.execution.queue import ActionKind, PendingActionQueue
 from finbot_bt.execution.simulator import ExecutionSimulator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_risk import ALL_RULES  # a sibling script, found through the path set above
 
 START = datetime(2024, 1, 2, 9, 30, tzinfo=UTC)
 BAR = timedelta(minutes=1)
@@ -88,13 +96,14 @@ def _bars(count: int) -> list[tuple[datetime, Bar]]:
     return out
 
 
-def bench_round_trips(bars: int, orders_per_bar: int, repeat: int) -> dict[str, Any]:
+def bench_round_trips(bars: int, orders_per_bar: int, repeat: int, latency: str = "normal",
+                      risk: RiskConfig | None = None) -> dict[str, Any]:
     """Submit ``orders_per_bar`` market orders at each bar's close; they fill on the next bar."""
     data = _bars(bars + 1)
     quantity = Decimal(1)
 
     def run() -> float:
-        sim = ExecutionSimulator(Decimal(10_000_000), latency="normal", seed=1)
+        sim = ExecutionSimulator(Decimal(10_000_000), latency=latency, seed=1, risk=risk)
         sides = (OrderSide.BUY, OrderSide.SELL)
         first_time, first_bar = data[0]
         sim.process_market_data(first_time, {"AAA": first_bar})
@@ -124,6 +133,8 @@ def bench_round_trips(bars: int, orders_per_bar: int, repeat: int) -> dict[str, 
     trips = bars * orders_per_bar
     events = run.events  # type: ignore[attr-defined]
     return {
+        "latency": latency,
+        "risk": "all rules" if risk is not None else "none",
         "bars": bars,
         "orders_per_bar": orders_per_bar,
         "round_trips": trips,
@@ -135,33 +146,46 @@ def bench_round_trips(bars: int, orders_per_bar: int, repeat: int) -> dict[str, 
     }
 
 
-def bench_queue(size: int, ops: int, repeat: int) -> dict[str, Any]:
-    """Fill a queue to ``size`` then time ``ops`` steady-state push+pop pairs."""
+def bench_queue(size: int, ops: int, repeat: int, shape: str = "random") -> dict[str, Any]:
+    """Fill a queue to ``size`` then time ``ops`` steady-state push+pop pairs.
+
+    ``shape="random"``: due times uniformly random over 1,000 s, the worst case
+    (every action out of order). ``shape="latency"``: what the simulator makes,
+    a clock moving forward and a constant latency leg, so each action is due
+    after the ones queued before it; each step pushes one action and pops the
+    one now due.
+    """
     rng = random.Random(3)
     base = START
-    horizon = 10**9  # microseconds of spread in due times
-    fill_offsets = [timedelta(microseconds=rng.randrange(horizon)) for _ in range(size)]
-    push_offsets = [timedelta(microseconds=rng.randrange(horizon)) for _ in range(ops)]
-    far = base + timedelta(days=365)
+    if shape == "random":
+        horizon = 10**9  # microseconds of spread in due times
+        fill_due = [base + timedelta(microseconds=rng.randrange(horizon)) for _ in range(size)]
+        push_due = [base + timedelta(microseconds=rng.randrange(horizon)) for _ in range(ops)]
+        pop_until = [base + timedelta(days=365)] * ops
+    else:
+        step = timedelta(microseconds=10)
+        latency = step * size
+        fill_due = [base + step * i for i in range(size)]
+        push_due = [base + step * i + latency for i in range(ops)]
+        pop_until = [base + step * i for i in range(ops)]
 
     def run() -> float:
         queue = PendingActionQueue()
-        for i, offset in enumerate(fill_offsets):
-            queue.add_action(base + offset, ActionKind.SUBMIT, f"o{i}")
-        due_times = [base + offset for offset in push_offsets]
+        for i, due in enumerate(fill_due):
+            queue.add_action(due, ActionKind.SUBMIT, f"o{i}")
         add, pop = queue.add_action, queue.pop_due
-        kind = ActionKind.FILL_REPORT
+        kind = ActionKind.SUBMIT
         started = time.perf_counter()
-        for due in due_times:
+        for due, until in zip(push_due, pop_until, strict=True):
             add(due, kind, "x")
-            pop(far)
+            pop(until)
         elapsed = time.perf_counter() - started
         if len(queue) != size:
             raise RuntimeError("queue size drifted")
         return elapsed
 
     seconds = _best(repeat, run)
-    return {"pending": size, "pairs": ops, "ns_per_push_pop": seconds / ops * 1e9}
+    return {"pending": size, "pairs": ops, "shape": shape, "ns_per_push_pop": seconds / ops * 1e9}
 
 
 def bench_resting(resting: int, bars: int, repeat: int) -> dict[str, Any]:
@@ -214,22 +238,29 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"finbot_bt core benchmarks  python {results['machine']['python']}  {results['machine']['platform']}")
 
-    trips = [bench_round_trips(bars, 1, repeat), bench_round_trips(max(1, bars // 10), 10, repeat)]
+    trips = []
+    for latency, risk in (("normal", ALL_RULES), ("normal", None), ("instant", None)):
+        trips.append(bench_round_trips(bars, 1, repeat, latency, risk))
+        trips.append(bench_round_trips(max(1, bars // 10), 10, repeat, latency, risk))
     results["round_trips"] = trips
-    print("\nsubmit->fill round trips (NORMAL latency)")
+    print("\nsubmit->fill round trips (the first two lines are the issue's configuration)")
     for r in trips:
-        print(f"  {r['orders_per_bar']:>2} order(s)/bar  {r['round_trips']:>7} trips  "
-              f"{r['round_trips_per_second']:>10,.0f} trips/s  {r['events_per_second']:>10,.0f} events/s  "
-              f"{r['us_per_round_trip']:6.2f} us/trip")
+        print(f"  {r['latency']:>7} latency, risk {r['risk']:9}  {r['orders_per_bar']:>2} order(s)/bar  "
+              f"{r['round_trips']:>7} trips  {r['round_trips_per_second']:>10,.0f} trips/s  "
+              f"{r['events_per_second']:>10,.0f} events/s  {r['us_per_round_trip']:6.2f} us/trip")
     print(f"  targets: >= {ROUND_TRIP_TARGET_ISSUE_2:,} (issue 2), >= {ROUND_TRIP_TARGET_ISSUE_6:,} (issue 6)")
 
-    queue = [bench_queue(size, queue_ops, repeat) for size in queue_sizes]
-    ratio = queue[-1]["ns_per_push_pop"] / queue[0]["ns_per_push_pop"]
-    results["queue"] = {"sizes": queue, "ratio_largest_to_smallest": ratio, "target_ratio": QUEUE_RATIO_TARGET}
+    results["queue"] = {"target_ratio": QUEUE_RATIO_TARGET}
     print("\npending-action queue, steady-state push+pop")
-    for q in queue:
-        print(f"  {q['pending']:>9,} pending  {q['ns_per_push_pop']:8.0f} ns/pair")
-    print(f"  ratio {queue[-1]['pending']:,}/{queue[0]['pending']:,}: {ratio:.2f}x (target <= {QUEUE_RATIO_TARGET}x)")
+    for shape, label in (("latency", "in order (the simulator's shape)"), ("random", "random order (worst case)")):
+        queue = [bench_queue(size, queue_ops, repeat, shape) for size in queue_sizes]
+        ratio = queue[-1]["ns_per_push_pop"] / queue[0]["ns_per_push_pop"]
+        results["queue"][shape] = {"sizes": queue, "ratio_largest_to_smallest": ratio}
+        print(f"  {label}")
+        for q in queue:
+            print(f"  {q['pending']:>11,} pending  {q['ns_per_push_pop']:8.0f} ns/pair")
+        print(f"    ratio {queue[-1]['pending']:,}/{queue[0]['pending']:,}: {ratio:.2f}x "
+              f"(target <= {QUEUE_RATIO_TARGET}x)")
 
     resting = [bench_resting(size, resting_bars, repeat) for size in resting_sizes]
     results["resting"] = resting

@@ -83,3 +83,51 @@ def test_queue_when_random_pushes_then_pops_sorted_with_fifo_ties(offsets: list[
     assert all(a.due_time > T0 + ms(cut) for a in rest)
     expected = sorted(range(len(offsets)), key=lambda i: (offsets[i], i))
     assert [int(a.order_id) for a in popped] == expected
+
+
+# A reference model: one sorted list over every action, popped from the front.
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("push"), st.sampled_from(list(ActionKind)), st.integers(min_value=-5, max_value=30)),
+        st.tuples(st.just("pop"), st.just(ActionKind.SUBMIT), st.integers(min_value=0, max_value=40)),
+        st.tuples(st.just("restore"), st.just(ActionKind.SUBMIT), st.just(0)),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ops)
+def test_queue_when_any_mix_of_kinds_pushes_pops_and_restores_then_same_order_as_one_sorted_list(
+    ops: list[tuple[str, ActionKind, int]]
+) -> None:
+    queue = PendingActionQueue()
+    model: list[tuple[object, int, str]] = []
+    now = 0  # pushes are relative to a clock that only moves forward, as in the simulator
+    for step, (op, kind, value) in enumerate(ops):
+        if op == "push":
+            action = queue.add_action(T0 + ms(now + value), kind, f"a{step}")
+            model.append((action.due_time, action.sequence, action.order_id))
+        elif op == "pop":
+            now = max(now, value)
+            model.sort()
+            due = [entry for entry in model if entry[0] <= T0 + ms(now)]  # type: ignore[operator]
+            del model[:len(due)]
+            assert [(a.due_time, a.sequence, a.order_id) for a in queue.process_until(T0 + ms(now))] == due
+        else:
+            restored = PendingActionQueue()
+            restored.restore(list(queue), queue.next_sequence)
+            queue = restored
+        assert len(queue) == len(model)
+        assert queue.peek_time() == (min(model)[0] if model else None)
+    assert [(a.due_time, a.sequence, a.order_id) for a in queue] == sorted(model)
+
+
+def test_queue_when_in_order_per_kind_then_lanes_hold_them_and_out_of_order_goes_to_the_heap() -> None:
+    queue = PendingActionQueue()
+    for i in range(5):
+        queue.add_action(T0 + ms(10 * i), ActionKind.SUBMIT, f"s{i}")
+    queue.add_action(T0 + ms(5), ActionKind.SUBMIT, "late-but-early")  # earlier than its lane's tail
+    queue.add_action(T0 + ms(1), ActionKind.FILL_REPORT, "f")  # its own lane, empty so far
+    assert len(queue._heap) == 1  # white box: only the out-of-order action pays the heap
+    assert _ids(queue.process_until(T0 + ms(100))) == ["s0", "f", "late-but-early", "s1", "s2", "s3", "s4"]
