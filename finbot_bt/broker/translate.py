@@ -68,14 +68,15 @@ def bar_from_data(
             return None
         c = Decimal(repr(float(close)))
         return trusted_bar(c, c, c, c, timestamp, None, open_time, session_close)
-    raw = (data.open[0], data.high[0], data.low[0], data.close[0])
-    for value in raw:  # finite and positive (NaN fails both comparisons)
-        if not 0 < value < math.inf:
-            return None
+    fo, fh, fl, fc = data.open[0], data.high[0], data.low[0], data.close[0]
+    # Finite and positive (NaN fails both comparisons).
+    if not (0 < fo < math.inf and 0 < fh < math.inf and 0 < fl < math.inf and 0 < fc < math.inf):
+        return None
     raw_volume = data.volume[0]
-    o, h, low, c = (Decimal(repr(float(value))) for value in raw)
-    high = max(o, h, low, c)
-    low = min(o, h, low, c)
+    # Widened on the floats (same order as on the Decimals: the conversion is monotonic).
+    o, c = Decimal(repr(float(fo))), Decimal(repr(float(fc)))
+    high = Decimal(repr(float(max(fo, fh, fl, fc))))
+    low = Decimal(repr(float(min(fo, fh, fl, fc))))
     volume = Decimal(repr(float(raw_volume))) if 0 <= raw_volume < math.inf else None
     # Every invariant Bar checks holds by construction here, so skip re-validating on the hot path.
     return trusted_bar(o, high, low, c, timestamp, volume, open_time, session_close)
