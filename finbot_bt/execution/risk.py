@@ -179,6 +179,7 @@ class RiskEngine:
     def _check_book(self, order: Order, sim: RiskContext, timestamp: datetime) -> Refusal | None:
         book = self._book
         book.attach(sim)
+        book.settle()
         symbol = order.symbol
         buys, sells = book.pending(symbol)
         held = sim.portfolio.positions.get(symbol)

@@ -5,7 +5,10 @@ orders and the symbol's share of equity and worst-case exposure, valued at the
 simulator's last close. It is built once from the simulator, then kept up to
 date by the simulator's events (submissions, fills, cancels, expiries,
 rejections at the venue) and by :meth:`RiskBook.refresh_prices` after each bar,
-so an order check costs O(1) instead of a scan of the whole book.
+so an order check costs O(1) instead of a scan of the whole book. Events and
+bars only mark a symbol as changed; its terms are recomputed once, by
+:meth:`RiskBook.settle`, when an order check next reads the totals (a round
+trip changes a symbol three times between two checks).
 
 Per symbol with quantity ``q``, open buys ``B``, open sells ``S`` and unit
 value ``u = last close * multiplier``:
@@ -53,8 +56,8 @@ class BookSource(Protocol):
 class RiskBook:
     """Per-symbol open quantities and running totals of exposure and position value."""
 
-    __slots__ = ("_followed", "_open", "_terms", "buys", "gross", "missing", "net_long", "net_short", "sells", "sim",
-                 "value")
+    __slots__ = ("_dirty", "_followed", "_open", "_terms", "buys", "gross", "missing", "net_long", "net_short",
+                 "sells", "sim", "value")
 
     def __init__(self) -> None:
         self.sim: BookSource | None = None
@@ -64,6 +67,7 @@ class RiskBook:
         self.sells: dict[str, Decimal] = {}
         self._terms: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
         self.missing: set[str] = set()  # tracked symbols without a last close
+        self._dirty: set[str] = set()  # symbols whose terms changed since the last settle()
         self.gross = self.net_long = self.net_short = self.value = ZERO
 
     def attach(self, sim: BookSource) -> None:
@@ -83,7 +87,7 @@ class RiskBook:
         """Recompute everything from ``sim``'s open orders and positions."""
         self.sim = sim
         self._open = {}
-        self.buys, self.sells, self._terms, self.missing = {}, {}, {}, set()
+        self.buys, self.sells, self._terms, self.missing, self._dirty = {}, {}, {}, set(), set()
         self.gross = self.net_long = self.net_short = self.value = ZERO
         for order in sim.open_orders():
             self._add(order.order_id, order.symbol, order.side is OrderSide.BUY, order.remaining_quantity)
@@ -105,7 +109,7 @@ class RiskBook:
             self._reduce(event.order.order_id, ZERO, drop=True)
         else:
             return
-        self.update(event.order.symbol)
+        self._dirty.add(event.order.symbol)
 
     def _add(self, order_id: str, symbol: str, is_buy: bool, remaining: Decimal) -> None:
         self._open[order_id] = (symbol, is_buy, remaining)
@@ -130,11 +134,20 @@ class RiskBook:
             side[symbol] = left
 
     def refresh_prices(self) -> None:
-        """Revalue every tracked symbol at the last closes (after a bar)."""
-        for symbol in list(self._terms):
+        """Mark every tracked symbol for revaluation at the last closes (after a bar)."""
+        self._dirty.update(self._terms)
+        self._dirty.update(self.missing)
+
+    def settle(self) -> None:
+        """Recompute the terms of every symbol changed since the last call; the totals
+        (``gross``, ``net_long``, ``net_short``, ``value``, ``missing``) are current after it."""
+        dirty = self._dirty
+        if not dirty:
+            return
+        # Sorted: the order of Decimal additions must not depend on string hashing.
+        for symbol in sorted(dirty) if len(dirty) > 1 else tuple(dirty):
             self.update(symbol)
-        for symbol in list(self.missing):
-            self.update(symbol)
+        dirty.clear()
 
     def update(self, symbol: str) -> None:
         """Recompute ``symbol``'s terms and adjust the totals."""
