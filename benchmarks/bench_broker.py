@@ -6,7 +6,8 @@ printed too, as it is the least sensitive to a noisy machine):
 
 * ``market``: one market order every bar;
 * ``limits``: ten far limit orders a bar, each valid five bars (about 50 resting);
-* ``sma4``: an SMA crossover over four data feeds.
+* ``sma4``: an SMA crossover over four data feeds;
+* ``empty``: a strategy that never orders (the cost of the broker per bar).
 
 Run ``python benchmarks/bench_broker.py`` (``--quick`` for a smoke run,
 ``--json PATH`` to keep the figures).
@@ -98,8 +99,13 @@ class SmaCross4(bt.Strategy):
                 self.order_target_size(data=data, target=-10)
 
 
+class NoOrders(bt.Strategy):
+    def next(self) -> None:
+        pass
+
+
 CASES: dict[str, tuple[type, int]] = {"market": (MarketEveryBar, 1), "limits": (TenLimits, 1),
-                                      "sma4": (SmaCross4, 4)}
+                                      "sma4": (SmaCross4, 4), "empty": (NoOrders, 1)}
 
 
 def run_once(case: str, broker_name: str, frames: list[pd.DataFrame]) -> tuple[float, float]:
