@@ -39,6 +39,12 @@ class BarRule(bt.Strategy):
                          order.ordtypename(), order.created.size, order.executed.size,
                          round(order.executed.price, 6), round(order.executed.comm, 6)))
 
+    def notify_trade(self, trade: Any) -> None:
+        # Trades too: one opened before a stop must close after the resume with its whole P&L.
+        self.log.append((self.data.datetime.datetime(0).isoformat(), "trade", trade.status_names[trade.status],
+                         trade.size, round(trade.price, 6), round(trade.value, 6), round(trade.commission, 6),
+                         round(trade.pnl, 6), round(trade.pnlcomm, 6), trade.barlen, trade.dtopen))
+
     def next(self) -> None:
         close, open_ = self.data.close[0], self.data.open[0]
         day = self.data.datetime.date(0).toordinal()
@@ -185,3 +191,38 @@ def test_resume_when_intraday_session_ends_on_an_entry_bar_then_the_order_keeps_
         second, resumed = _intraday(MINUTES.iloc[split + 1:], **kwargs)
         assert same(first + second, whole), f"split after bar {split}"
         assert same(_book(resumed), _book(reference))
+
+
+def test_resume_when_a_trade_is_open_across_the_stop_then_it_closes_after_with_its_whole_pnl(
+    tmp_path: Path,
+) -> None:
+    whole, _ = _session(FRAME, simulator_id="t")
+    split = next(k for k in range(10, 80) if _open_at_end(FRAME.iloc[:k]))
+    kwargs = dict(checkpoint_dir=tmp_path, simulator_id="t", resume=True)
+    first, _ = _session(FRAME.iloc[:split], **kwargs)
+    second, _ = _session(FRAME.iloc[split:], **kwargs)
+    closed_after = [entry for entry in second if entry[1] == "trade" and entry[2] == "Closed"]
+    assert closed_after, "the scenario must close, after the resume, a trade opened before it"
+    opened_before = [entry for entry in first if entry[1] == "trade" and entry[2] == "Open"]
+    assert opened_before[-1][-1] == closed_after[0][-1]  # the same trade: opened at the same time
+    assert same(first + second, whole)
+
+
+def _open_at_end(frame: pd.DataFrame) -> bool:
+    _, broker = _session(frame, simulator_id="probe")
+    return any(p.quantity != 0 for p in broker.sim.positions().values())
+
+
+class OtherRule(BarRule):
+    pass
+
+
+def test_resume_when_strategy_differs_and_a_trade_is_open_then_clear_checkpoint_error(tmp_path: Path) -> None:
+    split = next(k for k in range(10, 80) if _open_at_end(FRAME.iloc[:k]))
+    _session(FRAME.iloc[:split], checkpoint_dir=tmp_path, simulator_id="t", resume=True)
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.PandasData(dataname=FRAME.iloc[split:], name="A"))
+    cerebro.setbroker(FinbotBroker(checkpoint_dir=tmp_path, simulator_id="t", resume=True))
+    cerebro.addstrategy(OtherRule)
+    with pytest.raises(CheckpointError, match=r"open trades of strategy #0 'BarRule'.*\['OtherRule'\]"):
+        cerebro.run()

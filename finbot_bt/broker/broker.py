@@ -24,6 +24,7 @@ from finbot_bt.broker.persistence import (
     BacktraderFillerRef,
     BrokerCheckpointer,
     rebuild_order,
+    restore_trades,
 )
 from finbot_bt.broker.translate import bar_from_data, core_time, is_daily, order_from_bt
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
@@ -216,6 +217,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self.equity_curve: list[tuple[datetime, float, float]] = []
         self._bars_seen = 0
         self._feed_table: list[tuple[Any, str, bool]] = []
+        self._trades_to_restore: list[dict[str, Any]] = []
 
     def start(self) -> None:
         super().start()
@@ -288,6 +290,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             if data is None:
                 raise CheckpointError(f"checkpoint has a position in {symbol!r}, which this run does not have")
             self.positions[data] = bt.Position(size=to_float(position.quantity), price=to_float(position.avg_price))
+        self._trades_to_restore = list(state.get("trades", ()))  # strategies exist from the first bar on
         for symbol, stamp in state["last_bar_times"].items():
             data = self._datas_by_symbol.get(symbol)
             if data is not None:
@@ -599,6 +602,9 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 and getattr(self, "_checkpointer", None) is not None:
             self.checkpoint()  # the state at the end of the previous bar's cycle
         self._bars_seen += 1
+        if self._trades_to_restore:
+            records, self._trades_to_restore = self._trades_to_restore, []
+            restore_trades(self, records)
         deferred, self._deferred = self._deferred, []
         for event in deferred:
             self._apply(event)

@@ -4,7 +4,9 @@ A broker checkpoint is a core checkpoint (see
 :mod:`finbot_bt.execution.checkpoint`) whose metadata also carries what only
 the Backtrader side knows: the open Backtrader orders (to rebuild genuine
 ``bt.Order`` objects that keep working and notify the strategy), the
-notifications not yet delivered, and the fund figures. Models bound to live
+notifications not yet delivered, the fund figures, and each strategy's open
+trades (so that a trade opened before the stop closes, with its full P&L, after
+the resume instead of starting a new trade). Models bound to live
 Backtrader objects (commission schemes, fillers) are stored as references and
 re-bound to the resuming broker.
 """
@@ -178,4 +180,57 @@ def broker_state(broker: FinbotBroker) -> dict[str, Any]:
         # When each feed's last bar closed (the next intraday bar opens then); kept here because
         # the simulator only sees the bars it needs.
         "last_bar_times": {broker._symbol(data): ts.isoformat() for data, ts in broker._last_ts.items()},
+        "trades": open_trades(broker),
     }
+
+
+def open_trades(broker: FinbotBroker) -> list[dict[str, Any]]:
+    """The open Backtrader trades of every running strategy, as JSON data.
+
+    ``bars_open`` counts the bars since the trade opened up to the last bar the
+    broker processed, so the resumed trade's ``barlen`` continues exactly.
+    """
+    cerebro = getattr(broker, "cerebro", None)
+    out: list[dict[str, Any]] = []
+    for index, strategy in enumerate(getattr(cerebro, "runningstrats", None) or ()):
+        for data, by_id in getattr(strategy, "_trades", {}).items():
+            for tradeid, trades in by_id.items():
+                if not trades or not trades[-1].isopen:
+                    continue
+                trade = trades[-1]
+                out.append({
+                    "strategy": index, "strategy_class": type(strategy).__name__,
+                    "symbol": broker._symbol(data), "tradeid": tradeid, "size": trade.size,
+                    "price": trade.price, "value": trade.value, "commission": trade.commission,
+                    "pnl": trade.pnl, "pnlcomm": trade.pnlcomm, "dtopen": trade.dtopen,
+                    "bars_open": broker._last_len.get(data, len(data)) - trade.baropen,
+                })
+    return out
+
+
+def restore_trades(broker: FinbotBroker, records: list[dict[str, Any]]) -> None:
+    """Put checkpointed open trades back into the running strategies (at the first bar of a resume).
+
+    Raises CheckpointError if the strategies or datas do not match the checkpoint's.
+    """
+    strategies = list(getattr(getattr(broker, "cerebro", None), "runningstrats", None) or ())
+    for record in records:
+        index, name = record["strategy"], record["strategy_class"]
+        if index >= len(strategies) or type(strategies[index]).__name__ != name:
+            found = [type(s).__name__ for s in strategies]
+            raise CheckpointError(f"checkpoint has open trades of strategy #{index} {name!r}; this run's "
+                                  f"strategies are {found}")
+        data = broker._datas_by_symbol.get(record["symbol"])
+        if data is None:
+            raise CheckpointError(f"checkpoint has an open trade in {record['symbol']!r}, which this run "
+                                  "does not have")
+        strategy = strategies[index]
+        trade = bt.Trade(data=data, tradeid=record["tradeid"], historyon=strategy._tradehistoryon,
+                         size=record["size"], price=record["price"], value=record["value"],
+                         commission=record["commission"])
+        trade.pnl, trade.pnlcomm, trade.dtopen = record["pnl"], record["pnlcomm"], record["dtopen"]
+        trade.isopen, trade.status, trade.long = True, bt.Trade.Open, record["size"] > 0
+        # This bar is the first after the checkpoint's last one.
+        trade.baropen = len(data) - 1 - record["bars_open"]
+        trade.barlen = len(data) - trade.baropen
+        strategy._trades[data][record["tradeid"]].append(trade)
