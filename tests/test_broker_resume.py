@@ -200,6 +200,8 @@ def test_resume_when_a_trade_is_open_across_the_stop_then_it_closes_after_with_i
     split = next(k for k in range(10, 80) if _open_at_end(FRAME.iloc[:k]))
     kwargs = dict(checkpoint_dir=tmp_path, simulator_id="t", resume=True)
     first, _ = _session(FRAME.iloc[:split], **kwargs)
+    empty, _ = _session(FRAME.iloc[split:split], **kwargs)  # a session without a bar keeps the open trades
+    assert empty == []
     second, _ = _session(FRAME.iloc[split:], **kwargs)
     closed_after = [entry for entry in second if entry[1] == "trade" and entry[2] == "Closed"]
     assert closed_after, "the scenario must close, after the resume, a trade opened before it"

@@ -180,7 +180,8 @@ def broker_state(broker: FinbotBroker) -> dict[str, Any]:
         # When each feed's last bar closed (the next intraday bar opens then); kept here because
         # the simulator only sees the bars it needs.
         "last_bar_times": {broker._symbol(data): ts.isoformat() for data, ts in broker._last_ts.items()},
-        "trades": open_trades(broker),
+        # Trades read from a checkpoint but not yet put back (no bar since the resume) are kept as they are.
+        "trades": list(broker._trades_to_restore) or open_trades(broker),
     }
 
 
