@@ -614,12 +614,19 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             self._feed_table = [(data, self._symbol(data), is_daily(data)) for data in self._feeds()]
         last_len, last_ts, sim = self._last_len, self._last_ts, self.sim
         session_open, session_close = self.p.session_open, self.p.session_close
+        # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
+        stamps: dict[tuple[float, Any], datetime] = {}
         for data, symbol, daily in self._feed_table:
             length = len(data)
             if length <= last_len.get(data, 0):
                 continue
             last_len[data] = length
-            ts = core_time(data.datetime.datetime(0), daily, session_close)
+            line = data.datetime
+            key = (line[0], line._tz)
+            stamp = stamps.get(key)
+            if stamp is None:
+                stamp = stamps[key] = line.datetime(0)
+            ts = core_time(stamp, daily, session_close)
             previous = last_ts.get(data)
             last_ts[data] = ts
             if now is None or ts > now:
