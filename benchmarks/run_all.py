@@ -4,7 +4,7 @@ One command for all of ``benchmarks/``:
 
     python benchmarks/run_all.py                   # full sizes (about 20-30 minutes)
     python benchmarks/run_all.py --quick           # smoke run with tiny sizes (CI)
-    python benchmarks/run_all.py --only broker,core
+    python benchmarks/run_all.py --only broker,core   # a subset; other entries of the JSON are kept
 
 Each benchmark runs in its own process; its printed table is echoed and
 stored, with machine, Python version and date, in ``benchmarks/results.json``
@@ -57,6 +57,7 @@ def run_one(name: str, quick: bool) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
         result: dict[str, Any] = {"command": " ".join(Path(c).name if i == 1 else c
                                                       for i, c in enumerate(command[:2 + len(args)])),
+                                  "date": dt.date.today().isoformat(),
                                   "seconds": round(elapsed, 2), "returncode": done.returncode,
                                   "output": done.stdout}
         if done.returncode != 0:
@@ -77,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
     report: dict[str, Any] = {"machine": machine(), "quick": args.quick, "benchmarks": {}}
+    previous = Path(args.json)
+    if args.only and previous.exists():
+        # A subset run updates its own entries and keeps the others (each entry has its date).
+        try:
+            kept = json.loads(previous.read_text(encoding="utf-8"))
+        except ValueError:
+            kept = {}
+        if isinstance(kept, dict) and kept.get("quick") == args.quick:
+            report["benchmarks"] = dict(kept.get("benchmarks", {}))
     failed = []
     for name in names:
         print(f"== {name}", flush=True)
