@@ -218,6 +218,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._bars_seen = 0
         self._feed_table: list[tuple[Any, str, bool]] = []
         self._trades_to_restore: list[dict[str, Any]] = []
+        self._expiry_memo: tuple[tuple[float, bool, time], datetime] | None = None
 
     def start(self) -> None:
         super().start()
@@ -537,7 +538,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         parent_id = self._core_ids.get(order.parent.ref) if order.parent is not None else None
         expire_at = None
         if order.valid:
-            expire_at = core_time(bt.num2date(order.valid), is_daily(data), self.p.session_close)
+            expire_at = self._expiry(order.valid, is_daily(data))
         try:
             core_order = order_from_bt(order, order_id=core_id, symbol=symbol,
                                        oco_group=f"oco-{self._oco_group_id(order, core_id)}",
@@ -552,6 +553,14 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         finally:
             self._in_submit = False
         return order
+
+    def _expiry(self, valid: float, daily: bool) -> datetime:
+        # Orders placed together usually share their validity: convert each value once.
+        key = (valid, daily, self.p.session_close)
+        memo = self._expiry_memo
+        if memo is None or memo[0] != key:
+            memo = self._expiry_memo = (key, core_time(bt.num2date(valid), daily, key[2]))
+        return memo[1]
 
     def _oco_group_id(self, order: Any, core_id: str) -> str:
         # Named after the leader's core id: Backtrader refs restart in a new process.
