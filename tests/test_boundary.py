@@ -90,3 +90,14 @@ def test_boundary_checks_when_given_offending_source_then_detect_it() -> None:
     assert "backtrader" in _imported_modules(bad)
     calls = [_dotted(n.func) for n in ast.walk(bad) if isinstance(n, ast.Call)]
     assert ("random", "random") in calls and ("datetime", "now") in calls
+
+
+def test_package_when_parsed_then_only_the_broker_package_imports_backtrader() -> None:
+    # Runner, sweeps, reports and the CLI reach Backtrader through finbot_bt.broker (engine,
+    # strategies, progress); only the broker package names it.
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(m for m in _imported_modules(_tree(path)) if m.split(".")[0] == "backtrader")
+        for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] != "broker"
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert any("backtrader" in _imported_modules(_tree(p)) for p in (PACKAGE / "broker").glob("*.py"))

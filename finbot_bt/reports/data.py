@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import backtrader as bt
 import pandas as pd
+
+from finbot_bt.broker.engine import feed_closes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,11 +49,8 @@ def prices_from_datas(datas: Iterable[Any]) -> dict[str, pd.DataFrame]:
     """Close prices of finished Backtrader feeds, keyed by feed name (as the broker names them)."""
     out: dict[str, pd.DataFrame] = {}
     for n, data in enumerate(datas):
-        length = data.buflen()
-        times = [bt.num2date(x) for x in data.datetime.array[:length]]
-        close = list(data.close.array[:length])
         name = getattr(data, "_name", "") or f"data{n}"
-        out[name] = pd.DataFrame({"close": close}, index=pd.DatetimeIndex(times, name="datetime"))
+        out[name] = feed_closes(data)
     return out
 
 

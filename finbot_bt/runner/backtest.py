@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import backtrader as bt
 import pandas as pd
 
 from finbot_bt.broker import FinbotBroker
+from finbot_bt.broker.engine import TRADE_ANALYZER, run_cerebro
+from finbot_bt.broker.progress import ProgressBar
 from finbot_bt.data import SAMPLE_SYMBOL, sample_path
 from finbot_bt.runner.loading import load_ohlcv, make_feed
-from finbot_bt.runner.progress import ProgressBar
 from finbot_bt.runner.summary import RunSummary, summarize
 
 
@@ -58,15 +58,14 @@ def run_backtest(
     stdstats : bool
         Keep Backtrader's standard observers (needed by ``cerebro.plot()``).
     """
-    cerebro = bt.Cerebro(stdstats=stdstats)
-    for symbol, frame in frames:
-        cerebro.adddata(make_feed(frame, symbol))
-    cerebro.setbroker(broker if broker is not None else FinbotBroker())
-    cerebro.addstrategy(strategy, **dict(strategy_params or {}))
-    cerebro.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
+    analyzers = [TRADE_ANALYZER]
     if progress:
-        cerebro.addanalyzer(ProgressBar, total=max(len(frame) for _, frame in frames))
-    result = cerebro.run()[0]
+        analyzers.append((ProgressBar, {"total": max(len(frame) for _, frame in frames)}))
+    cerebro, result = run_cerebro(
+        [make_feed(frame, symbol) for symbol, frame in frames],
+        broker if broker is not None else FinbotBroker(), strategy, strategy_params,
+        analyzers=analyzers, stdstats=stdstats,
+    )
     used = cerebro.broker
     return RunResult(label=label, broker=used, strategy=result, cerebro=cerebro,
                      prices=dict(frames), summary=summarize(label, used, result))

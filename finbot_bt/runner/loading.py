@@ -17,11 +17,10 @@ float columns ``open, high, low, close, volume, openinterest``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import backtrader as bt
 import pandas as pd
 
+from finbot_bt.broker.engine import make_feed, timeframe_of
 from finbot_bt.runner.errors import DataError
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -100,24 +99,6 @@ def _time_index(frame: pd.DataFrame, source: str) -> pd.DatetimeIndex:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def timeframe_of(frame: pd.DataFrame) -> tuple[int, int]:
-    """``(bt.TimeFrame, compression)`` guessed from the median bar spacing."""
-    if len(frame.index) < 2:
-        return int(bt.TimeFrame.Days), 1
-    step = pd.Series(frame.index).diff().median()
-    minutes = int(step.total_seconds() // 60)
-    if minutes >= 24 * 60 or minutes <= 0:
-        return int(bt.TimeFrame.Days), 1
-    return int(bt.TimeFrame.Minutes), minutes
-
-
-def make_feed(frame: pd.DataFrame, name: str, **kwargs: Any) -> Any:
-    """A ``bt.feeds.PandasData`` over a normalised frame, with its timeframe set."""
-    timeframe, compression = timeframe_of(frame)
-    return bt.feeds.PandasData(dataname=frame, name=name, timeframe=timeframe,
-                               compression=compression, **kwargs)
 
 
 def symbol_for(path: str | Path) -> str:

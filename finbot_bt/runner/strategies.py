@@ -13,41 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import backtrader as bt
-
+from finbot_bt.broker.engine import is_strategy_class
+from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.runner.errors import StrategyImportError
-
-
-class SmaCross(bt.Strategy):  # type: ignore[misc]
-    """Long-only moving-average crossover, one order at a time.
-
-    Buys ``stake`` (a fraction of portfolio value, in shares rounded down)
-    when the ``fast``-bar SMA crosses above the ``slow``-bar SMA and closes the
-    position when it crosses below. While an order is working (latency,
-    partial fills) no new order is sent.
-    """
-
-    params = (("fast", 10), ("slow", 30), ("stake", 0.95))
-
-    def __init__(self) -> None:
-        fast = bt.indicators.SMA(self.data.close, period=self.p.fast)
-        slow = bt.indicators.SMA(self.data.close, period=self.p.slow)
-        self.crossover = bt.indicators.CrossOver(fast, slow)
-        self.order: Any = None
-
-    def notify_order(self, order: Any) -> None:
-        if self.order is not None and order.ref == self.order.ref and not order.alive():
-            self.order = None
-
-    def next(self) -> None:
-        if self.order is not None:
-            return
-        if not self.position and self.crossover[0] > 0:
-            size = int(self.broker.getvalue() * self.p.stake / self.data.close[0])
-            if size > 0:
-                self.order = self.buy(size=size)
-        elif self.position and self.crossover[0] < 0:
-            self.order = self.close()
 
 
 def load_strategy(spec: str) -> type[Any]:
@@ -67,7 +35,7 @@ def load_strategy(spec: str) -> type[Any]:
         strategy = getattr(module, name)
     except AttributeError:
         raise StrategyImportError(f"{target} has no attribute {name!r}") from None
-    if not isinstance(strategy, type) or not issubclass(strategy, bt.Strategy):
+    if not is_strategy_class(strategy):
         raise StrategyImportError(f"{spec} is not a backtrader Strategy subclass")
     return strategy
 

@@ -1,7 +1,8 @@
 """Parameter sweeps over strategies x broker settings x data sets, scaled out on Dask.
 
-A consumer layer above ``finbot_bt.broker``: it may import backtrader and the
-broker, and nothing below may import it. Dask (the ``sweep`` extra) is
+A consumer layer above ``finbot_bt.broker``: it reaches Backtrader only
+through the broker package (:mod:`finbot_bt.broker.engine`), and nothing below
+may import it. Dask (the ``sweep`` extra) is
 imported only when a sweep runs on a cluster, so grids, cells and
 ``scheduler="synchronous"`` work without it.
 

@@ -7,16 +7,14 @@ whose ``error`` names the exception, so one bad cell cannot stop a sweep.
 
 from __future__ import annotations
 
-import itertools
 import traceback
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import backtrader as bt
-
 from finbot_bt.broker import FinbotBroker
+from finbot_bt.broker.engine import TradeLog, run_cerebro
 from finbot_bt.runner.loading import make_feed, symbol_for
 from finbot_bt.sweep import metrics
 from finbot_bt.sweep.cell import (
@@ -32,23 +30,6 @@ from finbot_bt.sweep.metrics import FillRecord, TradeRecord
 
 SIMULATOR_ID = "finbot"
 """One fixed simulator id, so order ids (and fill digests) do not depend on the cell or the machine."""
-
-
-class _TradeLog(bt.Analyzer):  # type: ignore[misc]
-    """Records every closed trade, whatever the strategy does."""
-
-    def start(self) -> None:
-        self.trades: list[TradeRecord] = []
-
-    def notify_trade(self, trade: Any) -> None:
-        if trade.isclosed:
-            self.trades.append((
-                trade.data._name, bt.num2date(trade.dtopen).isoformat(), bt.num2date(trade.dtclose).isoformat(),
-                f"{trade.pnl:.6f}", f"{trade.pnlcomm:.6f}", int(trade.barlen),
-            ))
-
-    def get_analysis(self) -> Any:
-        return self.trades
 
 
 @dataclass(slots=True, kw_only=True)
@@ -76,19 +57,15 @@ def _feed(path: str) -> Any:
 
 def run_backtest(cell: CellSpec) -> BacktestResult:
     """Run ``cell`` with a fresh Cerebro and FinbotBroker; exceptions propagate."""
-    bt.Order.refbasis = itertools.count(1)  # Backtrader's order refs are a process-wide counter
-    cerebro = bt.Cerebro(stdstats=False)
-    for path in cell.data_paths:
-        cerebro.adddata(_feed(path))
     broker = FinbotBroker(
         cash=float(Decimal(cell.cash)), latency=build_latency(cell.latency), risk=build_risk(cell.risk),
         slippage=build_slippage(cell.slippage), commission=build_commission(cell.commission),
         seed=cell.seed, simulator_id=SIMULATOR_ID,
     )
-    cerebro.setbroker(broker)
-    cerebro.addstrategy(import_strategy(cell.strategy), **dict(cell.strategy_params))
-    cerebro.addanalyzer(_TradeLog, _name="finbot_trades")
-    strategy = cerebro.run()[0]
+    # Backtrader's order refs are a process-wide counter: restart it so every cell numbers alike.
+    _, strategy = run_cerebro([_feed(path) for path in cell.data_paths], broker, import_strategy(cell.strategy),
+                              cell.strategy_params, analyzers=[(TradeLog, {"_name": "finbot_trades"})],
+                              stdstats=False, fresh_order_refs=True)
     trades = list(strategy.analyzers.finbot_trades.get_analysis())
     return BacktestResult(metrics=_summary(cell, broker, trades), fills=metrics.fill_records(broker.events),
                           trades=trades)
