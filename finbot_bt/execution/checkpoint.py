@@ -314,6 +314,8 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _finite_float(text: str) -> float:
+    # JSON numbers with a fraction are never money here (money is stored as strings): they are the
+    # RNG's gauss_next and the Backtrader-side floats of the broker metadata. Refuse overflow to inf.
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"number {text[:30]} is out of range")
