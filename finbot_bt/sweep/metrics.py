@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from finbot_bt.broker.engine import TradeRecord  # one closed trade, recorded by the broker's TradeLog
 from finbot_bt.contracts.enums import RejectionReason
 from finbot_bt.contracts.events import ExecutionEvent, OrderFilled, OrderRejected
 
@@ -32,8 +33,6 @@ REJECTION_COLUMNS = tuple(f"rejected_{reason.value}" for reason in RejectionReas
 FillRecord = tuple[str, str, str, str, str, str, str]
 """``(timestamp, order_id, symbol, side, quantity, price, commission)``, exact decimal strings."""
 
-TradeRecord = tuple[str, str, str, str, str, int]
-"""``(symbol, opened_at, closed_at, pnl, pnl_net, bars)``: one closed trade."""
 
 
 def max_drawdown_pct(values: Sequence[float]) -> float:
