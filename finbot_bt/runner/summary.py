@@ -27,9 +27,7 @@ from finbot_bt.reports.performance import (
     performance,
     trade_stats,
 )
-
-MISSING = "-"
-"""How every table (terminal and HTML) shows a figure that does not apply."""
+from finbot_bt.reports.writer import MISSING
 TRADE_LOG_NAME = "trade_log"
 """Name under which :func:`finbot_bt.runner.backtest.run_backtest` adds the TradeLog analyzer."""
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
