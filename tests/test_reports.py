@@ -114,3 +114,25 @@ def test_lower_layers_when_parsed_then_never_import_reports_runner_or_cli() -> N
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
                 assert not [n for n in names if n.startswith(top)], f"{path} imports {names}"
+
+
+def test_html_when_tables_written_then_share_counts_whole_money_in_cents_missing_as_dash(
+        tmp_path: Path, realistic: RunResult) -> None:
+    page = write_report(realistic.broker, tmp_path, prices=realistic.prices).html.read_text()
+    orders = page[page.index('id="orders"'):page.index("</table>", page.index('id="orders"'))]
+    fills = realistic.broker.fills_frame()
+    first = fills.iloc[0]
+    assert f"<td>{int(first['quantity']):,}</td>" in page
+    tables = page[page.index("<h2>Orders"):]  # the figures' base64 text may hold any letters
+    assert ".0000</td>" not in tables and "None" not in tables and "NaN" not in tables and "NaT" not in tables
+    assert f"<td>{first['commission']:,.2f}</td>" in page
+    assert "<td>-</td>" in orders  # market orders have no limit price
+    assert page.count('<div class="table-wrap">') == 3  # orders, fills, rejections scroll in their own box
+
+
+def test_summary_when_html_and_terminal_then_same_missing_marker(realistic: RunResult) -> None:
+    from finbot_bt.runner.summary import MISSING, format_table
+
+    frame = summary_frame([realistic.summary])
+    assert frame.loc["trades", "buy & hold SYNTH"] == MISSING
+    assert f"  {MISSING}\n" in format_table([realistic.summary]).split("\n\n")[0] + "\n"
