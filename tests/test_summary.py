@@ -61,7 +61,7 @@ def test_summary_when_run_then_turnover_is_traded_value_over_mean_equity(run: Ru
 
 def test_summary_when_run_then_benchmark_is_buy_and_hold_of_the_raw_closes(run: RunResult) -> None:
     raw = pd.read_csv(sample_path())
-    close = raw[[c for c in raw.columns if c.lower() == "close"][0]]
+    close = raw[next(c for c in raw.columns if c.lower() == "close")]
     bench = run.summary.benchmark
     assert bench is not None and run.summary.benchmark_label == "buy & hold SYNTH"
     assert bench.total_return_pct == pytest.approx((close.iloc[-1] / close.iloc[0] - 1) * 100)

@@ -62,15 +62,15 @@ class BarAxis:
     def positions(self, times: pd.Index | pd.Series) -> np.ndarray:
         """Bar number of each time: the last bar at or before it (the first bar for earlier times)."""
         index = np.asarray(self.times.searchsorted(pd.DatetimeIndex(times), side="right")) - 1
-        return np.clip(index, 0, max(len(self.times) - 1, 0)).astype(float)
+        positions: np.ndarray = np.clip(index, 0, max(len(self.times) - 1, 0)).astype(float)
+        return positions
 
     def label(self, position: float) -> str:
         """The date (and time, for intraday bars) of the bar nearest ``position``; blank off the axis."""
-        at = int(round(position))
+        at = round(position)
         if not 0 <= at < len(self.times):
             return ""
-        stamp = self.times[at]
-        return stamp.strftime("%Y-%m-%d\n%H:%M") if self.intraday else stamp.strftime("%Y-%m-%d")
+        return str(self.times[at].strftime("%Y-%m-%d\n%H:%M" if self.intraday else "%Y-%m-%d"))
 
     def apply(self, ax: Axes) -> None:
         """Set the shared x-range and the date tick labels on ``ax``."""

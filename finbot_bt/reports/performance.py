@@ -169,7 +169,7 @@ def cagr_pct(days: pd.Series) -> float:
     span = (pd.Timestamp(days.index[-1]) - pd.Timestamp(days.index[0])).total_seconds() / 86_400
     if span <= 0 or not first > 0 or last < 0:
         return math.nan
-    return ((last / first) ** (DAYS_PER_YEAR / span) - 1) * 100
+    return float(((last / first) ** (DAYS_PER_YEAR / span) - 1) * 100)
 
 
 def monthly_returns(returns: pd.Series) -> tuple[tuple[tuple[int, int], float], ...]:

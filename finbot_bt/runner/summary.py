@@ -28,6 +28,7 @@ from finbot_bt.reports.performance import (
     trade_stats,
 )
 from finbot_bt.reports.writer import MISSING
+
 TRADE_LOG_NAME = "trade_log"
 """Name under which :func:`finbot_bt.runner.backtest.run_backtest` adds the TradeLog analyzer."""
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -221,13 +222,17 @@ def summary_rows(summaries: Sequence[RunSummary], *, benchmark: bool = True) -> 
         ("rejections", each(lambda s: str(s.rejected))),
     ]
     for reason in reasons:
-        rows.append((f"  {reason}", each(lambda s, r=reason: str(dict(s.rejections).get(r, 0)))))
+        rows.append((f"  {reason}", each(_rejected_for(reason))))
     rows += [
         ("median latency", each(lambda s: _duration(s.median_latency_ms))),
         ("total slippage", each(lambda s: f"{s.total_slippage:,.2f}")),
         ("total commission", each(lambda s: f"{s.total_commission:,.2f}")),
     ]
     return rows
+
+
+def _rejected_for(reason: str) -> Callable[[RunSummary], str]:
+    return lambda s: str(dict(s.rejections).get(reason, 0))
 
 
 def _duration(ms: float | None) -> str:
