@@ -136,3 +136,18 @@ def test_summary_when_html_and_terminal_then_same_missing_marker(realistic: RunR
     frame = summary_frame([realistic.summary])
     assert frame.loc["trades", "buy & hold SYNTH"] == MISSING
     assert f"  {MISSING}\n" in format_table([realistic.summary]).split("\n\n")[0] + "\n"
+
+
+def test_write_demo_report_when_written_then_both_runs_in_summary_equity_and_monthly(tmp_path: Path) -> None:
+    from finbot_bt.runner.demo import DEFAULT_LABEL, REALISTIC_LABEL, run_demo, write_demo_report
+
+    default, realistic = run_demo()
+    files = write_demo_report(default, realistic, tmp_path / "demo")
+    alone = write_report(realistic.broker, tmp_path / "alone", prices=realistic.prices, label=REALISTIC_LABEL)
+    page = files.html.read_text()
+    for column in (DEFAULT_LABEL, REALISTIC_LABEL, "buy &amp; hold SYNTH"):
+        assert f"<th>{column}</th>" in page
+    assert files.figures["equity"].read_bytes() != alone.figures["equity"].read_bytes()
+    _, alone_height = _png_size(alone.figures["monthly"].read_bytes())
+    _, demo_height = _png_size(files.figures["monthly"].read_bytes())
+    assert demo_height > alone_height  # one heatmap panel more: the default run's
