@@ -123,3 +123,11 @@ def test_turnover_when_fills_then_traded_value_over_mean_value() -> None:
 def test_buy_and_hold_when_closes_given_then_scaled_to_starting_value() -> None:
     closes = pd.Series([50.0, 55.0, 45.0])
     assert list(perf.buy_and_hold(closes, 1000.0)) == pytest.approx([1000.0, 1100.0, 900.0])
+
+
+def test_performance_when_run_within_one_day_then_ratios_undefined_and_no_months() -> None:
+    times = pd.date_range("2024-01-02 09:30", periods=50, freq="5min")
+    result = perf.performance(pd.Series(np.linspace(100.0, 101.0, 50), index=times))
+    assert result.total_return_pct == 0.0  # one daily value: first and last are the same day's close
+    assert all(math.isnan(v) for v in (result.sharpe, result.sortino, result.volatility_pct, result.cagr_pct))
+    assert result.monthly_returns == ()

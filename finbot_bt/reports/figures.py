@@ -38,6 +38,7 @@ MAX_MARKERS = 150
 MARKER_BUCKETS = 100
 """Number of buckets along the bar axis that grouped markers fall into."""
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+"""Month names of the heatmap's columns (and of the terminal's monthly table)."""
 
 MonthlyReturns = Sequence[tuple[tuple[int, int], float]]
 
@@ -278,5 +279,5 @@ def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["MARKER_BUCKETS", "MAX_MARKERS", "BarAxis", "costs_figure", "equity_figure", "latency_figure",
+__all__ = ["MARKER_BUCKETS", "MAX_MARKERS", "MONTHS", "BarAxis", "costs_figure", "equity_figure", "latency_figure",
            "monthly_figure", "png_bytes", "price_figure", "rejections_figure"]

@@ -57,7 +57,7 @@ _TITLES = {
 }
 _EMPTY_NOTES = {
     "equity": "No equity was recorded.",
-    "monthly": "No monthly returns: the run has no equity.",
+    "monthly": "No monthly returns: the run spans less than two days.",
     "price": "No prices and no fills to draw.",
     "latency": "No fills, so no latencies.",
     "costs": "No fills, so no slippage or commission.",

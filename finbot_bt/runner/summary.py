@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from finbot_bt.reports.figures import MONTHS
 from finbot_bt.reports.performance import (
     Performance,
     TradeStats,
@@ -31,7 +32,6 @@ from finbot_bt.reports.writer import MISSING
 
 TRADE_LOG_NAME = "trade_log"
 """Name under which :func:`finbot_bt.runner.backtest.run_backtest` adds the TradeLog analyzer."""
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
