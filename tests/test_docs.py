@@ -79,5 +79,17 @@ def test_docs_when_site_built_strictly_then_every_page_and_api_object_rendered(t
     reports = (tmp_path / "api" / "reports" / "index.html").read_text(encoding="utf-8")
     assert 'id="finbot_bt.reports.performance.sharpe_ratio"' in reports
     assert "mean(r) / std(r, ddof=1) * sqrt(periods)" in reports  # the docstring's formula, rendered
+    assert ":class:<code>" not in reports and ":mod:<code>" not in reports  # Sphinx roles cleaned by the hook
     grid = (tmp_path / "sweep-grid" / "index.html").read_text(encoding="utf-8")
     assert "[[strategies]]" in grid and "bundled:synthetic_daily.csv" in grid
+
+
+def test_docs_when_sphinx_roles_in_rendered_html_then_hook_keeps_only_the_name() -> None:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import mkdocs_hooks
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    html = "see :class:<code>~matplotlib.figure.Figure</code> and :mod:<code>finbot_bt.cli</code>; a:b <code>x</code>"
+    assert mkdocs_hooks.strip_roles(html) == (
+        "see <code>Figure</code> and <code>finbot_bt.cli</code>; a:b <code>x</code>")
