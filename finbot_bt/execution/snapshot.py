@@ -57,12 +57,12 @@ JsonDict = dict[str, Any]
 def snapshot_simulator(
     sim: ExecutionSimulator,
     *,
-    journal: Mapping[str, int] | None = None,
+    journal: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> JsonDict:
     """Every piece of ``sim``'s state as plain JSON data (a checkpoint body).
 
-    ``journal`` is the journal position (``{"sequence": n, "offset": bytes}``)
+    ``journal`` is the journal mark (``{"sequence": n, "offset": bytes, "segment": name, "summed": bool}``)
     to record; ``metadata`` free JSON data stored with the checkpoint.
     Raises CheckpointError if a model or the risk state cannot be stored.
     """
@@ -97,7 +97,7 @@ def snapshot_simulator(
                           for s, (q, a) in sim._batch_positions.items()],
         },
         "risk_state": _risk_state(sim),
-        "journal": None if journal is None else {"sequence": journal["sequence"], "offset": journal["offset"]},
+        "journal": None if journal is None else dict(journal),
         "metadata": dict(metadata or {}),
     }
 
