@@ -196,6 +196,15 @@ class CheckpointManager:
                 lock.release()
             self._locks.clear()
 
+    def abandon(self) -> None:
+        """Close every journal without writing its buffer and release the session locks (after a failure)."""
+        for _, writer in self._journals.values():
+            writer.abandon()
+        self._journals.clear()
+        for lock in self._locks.values():
+            lock.release()
+        self._locks.clear()
+
     # ------------------------------------------------------------------ create / save
     def create_checkpoint(self, simulator: ExecutionSimulator,
                           metadata: Mapping[str, Any] | None = None) -> Checkpoint:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -295,6 +295,8 @@ class JournalWriter:
         self._resume: JournalPosition | None = None
         self._legacy_pending = False
         self._simulator: ExecutionSimulator | None = None
+        self.on_failure: Callable[[], None] | None = None
+        """Called when a write fails, before the CheckpointError is raised."""
         self._fd = self._open_append(current)
 
     @staticmethod
@@ -425,6 +427,8 @@ class JournalWriter:
                 os.fsync(self._fd)
         except OSError as exc:
             self._cut_back()
+            if self.on_failure is not None:
+                self.on_failure()
             raise CheckpointError(f"{self.path.parent / self._segment}: cannot write the journal: {exc}") from None
         self._sequence += len(self._buffer)
         self._file_sequence = self._sequence
@@ -445,6 +449,19 @@ class JournalWriter:
         self._fd, self._segment, self._offset = fd, name, 0
         if self.config.fsync:
             _fsync_folder(self.path.parent)
+
+    def abandon(self) -> None:
+        """Detach and close without writing what is buffered (after a failure)."""
+        self._buffer.clear()
+        if self._simulator is not None:
+            self._simulator.remove_listener(self.record)
+            self._simulator = None
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = -1
 
     def close(self) -> None:
         """Flush, detach and close the file."""
