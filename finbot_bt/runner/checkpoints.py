@@ -109,26 +109,66 @@ def show(target: str | Path, simulator_id: str | None = None) -> list[tuple[str,
 
 
 def verify_folder(target: str | Path) -> list[tuple[Path, str | None]]:
-    """Fully verify every checkpoint under ``target`` (or the file ``target``).
+    """Fully verify every checkpoint under ``target`` (or the file ``target``) and each journal.
 
-    Returns ``(path, None)`` for a good file and ``(path, message)`` for a bad one.
+    A checkpoint written by FinbotBroker also has its broker state validated;
+    each simulator's journal is read from its latest checkpoint on (checksums
+    and the sequence chain). Returns ``(path, None)`` for a good file and
+    ``(path, message)`` for a bad one.
     """
+    import finbot_bt.broker.persistence  # noqa: F401  registers the broker's model references
+
     path = Path(target)
     if path.is_file():
         manager = CheckpointManager(path.parent.parent)
         files = [path]
+        ids: list[str] = []
     else:
-        manager, _ = _manager(path)
+        manager, ids = _manager(path)
         files = [info.path for listing in list_folder(path) for info in listing.checkpoints]
     out: list[tuple[Path, str | None]] = []
     for file in files:
         try:
-            manager.verify(file)
+            _verify_one(manager, file)
         except CheckpointError as exc:
             out.append((file, str(exc)))
         else:
             out.append((file, None))
+    for simulator_id in ids:
+        out.extend(_verify_journal(manager, simulator_id))
     return out
+
+
+def _verify_one(manager: CheckpointManager, file: Path) -> None:
+    from finbot_bt.broker.state_schema import validate_broker_state
+
+    checkpoint = manager.verify(file)
+    if "broker" in checkpoint.metadata or _written_by_broker(checkpoint):
+        try:
+            validate_broker_state(checkpoint.metadata.get("broker"))
+        except CheckpointError as exc:
+            raise CheckpointError(f"{file}: {exc}") from None
+
+
+def _written_by_broker(checkpoint: Checkpoint) -> bool:
+    text = f"{checkpoint.config.commission.type} {checkpoint.config.fill.fields}"
+    return "Backtrader" in text
+
+
+def _verify_journal(manager: CheckpointManager, simulator_id: str) -> list[tuple[Path, str | None]]:
+    from finbot_bt.execution.journal_lines import list_segments
+    from finbot_bt.execution.recovery import journal_tail
+
+    folder = manager.simulator_dir(simulator_id)
+    segments = list_segments(folder)
+    if not segments:
+        return []
+    try:
+        latest = manager.latest_path(simulator_id)
+        journal_tail(manager, manager.read(latest), latest)
+    except CheckpointError as exc:
+        return [(segments[-1], str(exc))]
+    return [(segment, None) for segment in segments]
 
 
 __all__ = ["Listing", "describe", "list_folder", "resolve_checkpoint", "show", "verify_folder"]
