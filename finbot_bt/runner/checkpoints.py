@@ -7,9 +7,11 @@ one simulator's folder. Nothing here writes to the folder.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from finbot_bt.contracts.checkpoint import Checkpoint
 from finbot_bt.contracts.enums import OrderStatus
@@ -77,29 +79,63 @@ def resolve_checkpoint(target: str | Path, simulator_id: str | None = None) -> P
 
 
 def describe(checkpoint: Checkpoint, path: Path) -> list[tuple[str, str]]:
-    """``(field, value)`` lines for ``finbot-bt checkpoints show``."""
+    """``(field, value)`` rows for ``finbot-bt checkpoints show`` (money rounded, metadata summarised).
+
+    A value may span several lines (one position or one metadata entry a line).
+    """
     account = checkpoint.account
-    positions = ", ".join(f"{p.symbol} {p.quantity} @ {p.avg_price}" for p in account.positions
-                          if Decimal(p.quantity) != 0) or "none"
+    positions = "\n".join(f"{p.symbol}: {_amount(p.quantity, 4)} @ {_amount(p.avg_price, 4)}"
+                          for p in account.positions if Decimal(p.quantity) != 0) or "none"
     open_orders = sum(1 for o in checkpoint.orders if OrderStatus(o.status).is_open)
     latency = checkpoint.config.latency
+    journal = checkpoint.journal
     return [
         ("file", str(path)),
         ("simulator_id", checkpoint.simulator_id),
         ("version", str(checkpoint.version)),
         ("simulated time", checkpoint.timestamp or "start"),
-        ("events", str(checkpoint.counters.events)),
-        ("cash", str(account.cash)),
-        ("initial cash", str(checkpoint.config.initial_cash)),
+        ("events", f"{checkpoint.counters.events:,}"),
+        ("cash", _amount(account.cash, 2)),
+        ("initial cash", _amount(checkpoint.config.initial_cash, 2)),
         ("positions", positions),
         ("orders", f"{len(checkpoint.orders)} ({open_orders} open)"),
         ("pending actions", str(len(checkpoint.queue.actions))),
         ("trading state", account.trading_state),
         ("seed", str(checkpoint.config.seed)),
-        ("latency", getattr(latency, "name", "custom")),
+        ("latency", latency.name or "custom"),
         ("risk", "on" if checkpoint.config.risk else "off"),
-        ("metadata", ", ".join(f"{k}={v}" for k, v in sorted(checkpoint.metadata.items())) or "none"),
+        ("journal", "none" if journal is None else f"{journal.segment} up to event {journal.sequence:,} "
+                                                    f"(byte {journal.offset:,})"),
+        ("metadata", _metadata(checkpoint.metadata)),
     ]
+
+
+def _amount(text: str, places: int) -> str:
+    value = Decimal(text)
+    return f"{value:,.{places}f}" if value.is_finite() else text
+
+
+def _metadata(metadata: dict[str, Any]) -> str:
+    rows = []
+    for key, value in sorted(metadata.items()):
+        if key == "broker" and isinstance(value, dict):
+            rows.append("broker=" + _broker_summary(value))
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            rows.append(f"{key}={text if len(text) <= 60 else text[:57] + '...'}")
+    return "\n".join(rows) or "none"
+
+
+def _broker_summary(state: dict[str, Any]) -> str:
+    def count(name: str) -> int:
+        items = state.get(name)
+        return len(items) if isinstance(items, (list, dict)) else 0
+
+    bars = state.get("last_bar_times")
+    last = max(bars.values()) if isinstance(bars, dict) and bars else "none"
+    return (f"FinbotBroker state v{state.get('version')}: {count('open')} open Backtrader order(s), "
+            f"{count('pending_notifications')} pending notification(s), {count('trades')} open trade(s), "
+            f"last bar {last}")
 
 
 def show(target: str | Path, simulator_id: str | None = None) -> list[tuple[str, str]]:
