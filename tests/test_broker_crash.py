@@ -104,7 +104,7 @@ def _child(folder: Path, log: Path, kind: str, kill_at: int, seed: int) -> int:
             _, broker = _session(folder, log)
             with log.open("a") as fh:
                 fh.write("BOOK " + json.dumps(_book(broker)) + "\n")
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        except BaseException as exc:
             with log.open("a") as fh:
                 fh.write(f"ERROR {type(exc).__name__}: {exc}\n")
             code = 3

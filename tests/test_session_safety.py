@@ -19,7 +19,7 @@ from finbot_bt import FinbotBroker
 from finbot_bt.contracts.checkpoint import canonical_json
 from finbot_bt.errors import CheckpointError
 from finbot_bt.execution.checkpoint import CheckpointManager
-from finbot_bt.execution.journal import JournalConfig, Retention, read_tail, JournalPosition
+from finbot_bt.execution.journal import JournalConfig, JournalPosition, Retention, read_tail
 from finbot_bt.execution.recovery import recover
 from tests.bt_harness import make_ohlcv, same
 from tests.ckpt_scenario import make_bars, make_simulator, run_step

@@ -171,11 +171,11 @@ class BrokerCheckpointer:
         """The latest checkpoint's simulator and broker state (both fully validated)."""
         recovery = recover(self.manager.base_dir, self.simulator_id, manager=self.manager)
         metadata = recovery.checkpoint.metadata
-        validate_broker_state(metadata.get("broker"))
+        checked = validate_broker_state(metadata.get("broker"))
         state = dict(metadata)["broker"]
         assert isinstance(state, dict)
         self._tail = recovery.tail
-        self._last_bar_times = {s: datetime.fromisoformat(t) for s, t in state["last_bar_times"].items()}
+        self._last_bar_times = {s: datetime.fromisoformat(t) for s, t in checked.last_bar_times.items()}
         return recovery.simulator, state
 
     def skip_processed_bars(self, broker: FinbotBroker) -> None:

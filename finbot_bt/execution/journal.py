@@ -21,6 +21,7 @@ the last whole line and raises CheckpointError; nothing half-written stays.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import warnings
@@ -436,10 +437,8 @@ class JournalWriter:
         self._buffer.clear()
 
     def _cut_back(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # else the reopening writer cuts the torn last line
             os.ftruncate(self._fd, self._offset)
-        except OSError:
-            pass  # the reopening writer cuts a torn last line
 
     def _rotate(self) -> None:
         name = segment_name(self._base, self._sequence + 1)
@@ -457,10 +456,8 @@ class JournalWriter:
             self._simulator.remove_listener(self.record)
             self._simulator = None
         if self._fd >= 0:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(self._fd)
-            except OSError:
-                pass
             self._fd = -1
 
     def close(self) -> None:
