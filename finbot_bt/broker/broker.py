@@ -196,7 +196,6 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             risk=self.p.risk,
             seed=self.p.seed,
             simulator_id=self.p.simulator_id,
-            retain_history=False,  # the broker keeps its own order log; checkpoints hold state, not history
         )
         sim.add_listener(self._on_event)
         return sim

@@ -163,7 +163,8 @@ class BrokerCheckpointer:
         metadata = {"broker": broker_state(broker)}
         commission, fill = _storable(sim)
         try:
-            return self._guard(lambda: self.manager.checkpoint(sim, metadata=metadata))
+            # State, not history: the broker keeps its own order log (broker.events).
+            return self._guard(lambda: self.manager.checkpoint(sim, metadata=metadata, history=False))
         finally:
             sim.commission, sim.fill = commission, fill
 

@@ -206,9 +206,12 @@ class CheckpointManager:
         self._locks.clear()
 
     # ------------------------------------------------------------------ create / save
-    def create_checkpoint(self, simulator: ExecutionSimulator,
-                          metadata: Mapping[str, Any] | None = None) -> Checkpoint:
-        """Snapshot ``simulator`` (flushing its journal first and recording its position)."""
+    def create_checkpoint(self, simulator: ExecutionSimulator, metadata: Mapping[str, Any] | None = None,
+                          *, history: bool = True) -> Checkpoint:
+        """Snapshot ``simulator`` (flushing its journal first and recording its position).
+
+        ``history=False`` leaves out finished orders nothing refers to any more (state, not history).
+        """
         position = None
         attached = self._journals.get(simulator.simulator_id)
         if attached is not None and attached[0] is simulator:
@@ -220,7 +223,7 @@ class CheckpointManager:
             at = writer.position
             position = {"sequence": at.sequence, "offset": at.offset, "segment": at.segment,
                         "summed": writer.summed}
-        body = snapshot_simulator(simulator, journal=position, metadata=metadata)
+        body = snapshot_simulator(simulator, journal=position, metadata=metadata, history=history)
         return validate_body(body)
 
     def save_checkpoint(self, checkpoint: Checkpoint) -> Path:
@@ -237,9 +240,10 @@ class CheckpointManager:
             self._prune(checkpoint.simulator_id, keep=path)
         return path
 
-    def checkpoint(self, simulator: ExecutionSimulator, metadata: Mapping[str, Any] | None = None) -> Path:
+    def checkpoint(self, simulator: ExecutionSimulator, metadata: Mapping[str, Any] | None = None,
+                   *, history: bool = True) -> Path:
         """Create and save a checkpoint of ``simulator``; return its path."""
-        return self.save_checkpoint(self.create_checkpoint(simulator, metadata))
+        return self.save_checkpoint(self.create_checkpoint(simulator, metadata, history=history))
 
     def _prune(self, simulator_id: str, keep: Path) -> None:
         files = self.list_checkpoints(simulator_id)
