@@ -321,3 +321,39 @@ def test_recover_when_journal_segments_span_a_kill_then_tail_read_across_segment
     recovery = recover(tmp_path, sim.simulator_id)
     assert len(set(recovery.tail.segments)) > 1
     assert recovery.last_sequence == sim._event_sequence
+
+
+@pytest.mark.parametrize("depth", [50, 400, 800, 1000, 3000, 100_000])
+def test_load_when_metadata_nested_deeply_then_loads_or_checkpoint_error(tmp_path: Path, depth: int) -> None:
+    manager = CheckpointManager(tmp_path)
+    path = manager.checkpoint(make_simulator(), metadata={"x": 1})
+    text = path.read_text()
+    nested = "[" * depth + "]" * depth
+    envelope = json.loads(text)
+    start = text.index('"metadata": ') + len('"metadata": ')
+    end = text.rindex("}}")
+    edited = text[:start] + '{"x": ' + nested + "}" + text[end:]
+    try:
+        envelope["body"]["metadata"] = {"x": json.loads(nested)}
+        envelope["sha256"] = hashlib.sha256(canonical_json(envelope["body"])).hexdigest()
+        edited = edited.replace(json.loads(text)["sha256"], envelope["sha256"])
+    except RecursionError:
+        pass  # too deep for Python's own parser: the file keeps its old hash
+    path.write_text(edited)
+    try:
+        checkpoint = manager.load_checkpoint("crashy")
+    except CheckpointError:
+        return
+    assert depth <= 1000 and checkpoint.metadata["x"] == json.loads(nested)
+
+
+def test_lock_when_same_process_run_raised_then_message_says_this_process_and_gc_frees_it(tmp_path: Path) -> None:
+    import gc
+
+    manager = CheckpointManager(tmp_path)
+    manager.acquire("s")
+    with pytest.raises(CheckpointError, match="this process"):
+        CheckpointManager(tmp_path).acquire("s")
+    del manager
+    gc.collect()
+    CheckpointManager(tmp_path).acquire("s").release()

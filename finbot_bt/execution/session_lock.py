@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import weakref
 from pathlib import Path
 
 from finbot_bt.errors import CheckpointError
@@ -43,6 +44,8 @@ class SessionLock:
             except BlockingIOError:
                 holder = _holder(fd)
                 os.close(fd)
+                if holder.startswith(f"pid {os.getpid()} "):
+                    holder += ": this process, in a run that has not stopped (or a second broker)"
                 raise CheckpointError(
                     f"session {folder.name!r} in {folder.parent} is in use by another process ({holder}); "
                     "one process at a time may write a simulator's checkpoints and journal"
@@ -51,6 +54,9 @@ class SessionLock:
                 os.close(fd)
                 raise CheckpointError(f"{self.path}: cannot lock the session: {exc}") from None
         self._fd = fd
+        # A run that raised never stops its broker: free the lock when the broker is garbage-collected.
+        self._box = [fd]
+        self._finalizer = weakref.finalize(self, _close_box, self._box)
         stamp = f"pid {os.getpid()} on {socket.gethostname()}\n".encode()
         try:
             os.ftruncate(fd, 0)
@@ -70,9 +76,15 @@ class SessionLock:
             return
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, 0)
-        with contextlib.suppress(OSError):
-            os.close(self._fd)  # closing the descriptor releases the flock
+        _close_box(self._box)  # closing the descriptor releases the flock
         self._fd = -1
+
+
+def _close_box(box: list[int]) -> None:
+    fd, box[0] = box[0], -1
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _holder(fd: int) -> str:
