@@ -357,3 +357,38 @@ def test_lock_when_same_process_run_raised_then_message_says_this_process_and_gc
     del manager
     gc.collect()
     CheckpointManager(tmp_path).acquire("s").release()
+
+
+def test_resume_when_session_written_in_format_2_then_migrated_and_exact(tmp_path: Path) -> None:
+    _run(tmp_path, FRAME.iloc[:12], resume=True, checkpoint_every=3, keep_last=None)
+    folder = tmp_path / "s"
+    files = sorted(folder.glob("*.json"))
+    middle = files[len(files) // 2]  # resume from a checkpoint with a journal tail after it
+    for later in files[len(files) // 2 + 1:]:
+        later.unlink()
+    (folder / "LATEST").write_text(middle.name + "\n")
+    lines = (folder / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    plain = [line[: line.rindex(b',"sum"')] + b"}\n" for line in lines]  # no checksums then
+    (folder / "journal.jsonl").write_bytes(b"".join(plain))
+    first_sequence = json.loads(plain[0])["sequence"]
+    for path in folder.glob("*.json"):  # every checkpoint as the previous release wrote it
+        envelope = json.loads(path.read_text())
+        body = envelope["body"]
+        body["version"] = envelope["version"] = 2
+        mark = body["journal"]
+        if mark is not None:
+            offset = sum(len(line) for line in plain[: mark["sequence"] - first_sequence + 1])
+            body["journal"] = {"sequence": mark["sequence"], "offset": offset}
+        _rewrite(path, envelope)
+    from finbot_bt.runner.checkpoints import verify_folder
+
+    assert all(problem is None for _, problem in verify_folder(tmp_path))
+    latest = CheckpointManager(tmp_path).load_checkpoint("s")
+    assert latest.version == 3 and latest.journal is not None and not latest.journal.summed
+    recovery = recover(tmp_path, "s")
+    assert recovery.events and recovery.tail.legacy
+    point = max(json.loads(json.dumps(latest.metadata))["broker"]["last_bar_times"].values())
+    whole, reference = _session(FRAME, simulator_id="s")
+    second, resumed = _run(tmp_path, FRAME, resume=True)  # the whole history again: processed bars skipped
+    assert same(second, [entry for entry in whole if entry[0] > point])
+    assert same(_book(resumed), _book(reference))

@@ -517,14 +517,16 @@ def journal_rows(events: Iterable[ExecutionEvent]) -> list[dict[str, Any]]:
 def read_journal(path: Path | str) -> Any:
     """The journal as a pandas DataFrame, one row per event (Decimals kept exact).
 
-    Columns: sequence, event, timestamp, order_id, symbol, side, order_type,
-    status, quantity, filled_quantity, avg_fill_price, fill_quantity,
-    fill_price, commission, realized_pnl, reason, message. A torn last line
-    is ignored; ``df.attrs["torn"]`` then describes it.
+    ``path`` is one journal file, or a simulator's folder (all its segments in
+    order). Columns: sequence, event, timestamp, order_id, symbol, side,
+    order_type, status, quantity, filled_quantity, avg_fill_price,
+    fill_quantity, fill_price, commission, realized_pnl, reason, message. A
+    torn last line is ignored; ``df.attrs["torn"]`` then describes it.
     """
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
-    read = read_events(path)
+    path = Path(path)
+    read = read_tail(path, JournalPosition(0, 0)) if path.is_dir() else read_events(path)
     frame = pd.DataFrame(journal_rows(read.events), columns=list(_COLUMNS))
     frame.attrs["torn"] = None if read.torn is None else str(read.torn)
     return frame

@@ -34,13 +34,16 @@ class Listing:
 
 
 def _manager(folder: Path) -> tuple[CheckpointManager, list[str]]:
-    if not folder.is_dir():
-        raise CheckpointError(f"checkpoint folder not found: {folder}")
-    own = (folder / LATEST_NAME).exists() or any(folder.glob("*.json"))
-    base = folder.parent if own else folder
-    manager = CheckpointManager(base)
-    ids = [folder.name] if own else sorted(p.name for p in folder.iterdir() if p.is_dir()
-                                           and not p.name.startswith("."))
+    try:
+        if not folder.is_dir():
+            raise CheckpointError(f"checkpoint folder not found: {folder}")
+        own = (folder / LATEST_NAME).exists() or any(folder.glob("*.json"))
+        base = folder.parent if own else folder
+        manager = CheckpointManager(base)
+        ids = [folder.name] if own else sorted(p.name for p in folder.iterdir() if p.is_dir()
+                                               and not p.name.startswith("."))
+    except OSError as exc:
+        raise CheckpointError(f"{folder}: cannot read the checkpoint folder: {exc}") from None
     return manager, ids
 
 
