@@ -5,7 +5,7 @@ is validated here with strict pydantic models before a resume touches it, so
 a missing, mistyped or impossible value is a CheckpointError naming the
 field, never a KeyError deep in the resume. Floats are Backtrader's (dates
 as Backtrader date numbers, sizes and prices as floats) and must be finite;
-sizes of orders are positive; order ids are unique and every reference
+sizes of open orders are positive; order ids are unique and every reference
 (open orders, notifications, OCO leaders) names a stored order.
 """
 
@@ -20,11 +20,10 @@ from finbot_bt.errors import CheckpointError
 
 _MAX = 1e15
 Finite = Annotated[float, Field(allow_inf_nan=False, ge=-_MAX, le=_MAX)]
-Positive = Annotated[float, Field(allow_inf_nan=False, gt=0, le=_MAX)]
 NonNegative = Annotated[float, Field(allow_inf_nan=False, ge=0, le=_MAX)]
 DateNumber = Annotated[float, Field(allow_inf_nan=False, ge=0, le=3_000_000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-InfoValue = Annotated[str, StringConstraints(max_length=4096)] | int | Finite
+InfoValue = bool | Annotated[str, StringConstraints(max_length=4096)] | int | Finite
 
 
 class _Model(BaseModel):
@@ -51,7 +50,7 @@ class BacktraderOrderRecord(_Model):
     symbol: Name
     buy: bool
     exectype: Annotated[int, Field(ge=0, le=7)]
-    size: Positive
+    size: NonNegative
     price: NonNegative | None
     pricelimit: NonNegative | None
     trailamount: NonNegative | None
@@ -118,6 +117,10 @@ class BrokerState(_Model):
                 raise ValueError(f"{name}: order {unknown[0]!r} is not among the stored orders")
         if len(set(self.open)) != len(self.open):
             raise ValueError("open: an order id appears twice")
+        sizes = {order.core_id: order.size for order in self.orders}
+        for core_id in self.open:
+            if sizes[core_id] <= 0:
+                raise ValueError(f"orders: open order {core_id!r} has size {sizes[core_id]}; it must be > 0")
         for member, leader in self.oco_leaders.items():
             if member not in ids or (leader is not None and leader not in ids):
                 raise ValueError(f"oco_leaders: {member!r} -> {leader!r} names an order that is not stored")
