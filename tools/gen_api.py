@@ -21,6 +21,8 @@ MODULES = [
     "finbot_bt.execution.checkpoint",
     "finbot_bt.execution.journal",
     "finbot_bt.execution.recovery",
+    "finbot_bt.execution.seal",
+    "finbot_bt.execution.session_lock",
     "finbot_bt.broker.frames",
     "finbot_bt.broker",
 ]
