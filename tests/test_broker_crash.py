@@ -194,6 +194,7 @@ def test_broker_resume_when_killed_at_random_writes_then_every_resume_matches_un
                          if not same(a, b)), None)
         assert mismatch is None and len(joined) == len(whole), f"chain {chain}: {mismatch}"
         assert same(final[1], book), f"chain {chain}"
+    print(f"kills {kills} ({killed_in}), resumes {resumes}, all equal to the uninterrupted run")
     assert kills >= 24, killed_in
     assert all(killed_in[kind] >= 4 for kind in KINDS), killed_in
     assert resumes == CHAINS * KILLS_PER_CHAIN
