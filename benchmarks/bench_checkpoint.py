@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from finbot_bt.contracts import Order, OrderSide, OrderType
 from finbot_bt.execution import ExecutionSimulator
 from finbot_bt.execution.checkpoint import CheckpointManager
-from finbot_bt.execution.journal import FlushPolicy, JournalConfig, JournalWriter, Retention
+from finbot_bt.execution.journal import FlushPolicy, JournalConfig, Retention
 from finbot_bt.execution.journal_lines import list_segments
+from finbot_bt.execution.journal_writer import JournalWriter
 from finbot_bt.execution.recovery import recover
 
 T0 = datetime(2024, 1, 2, 9, 30)

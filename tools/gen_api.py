@@ -20,6 +20,7 @@ MODULES = [
     "finbot_bt.execution",
     "finbot_bt.execution.checkpoint",
     "finbot_bt.execution.journal",
+    "finbot_bt.execution.journal_writer",
     "finbot_bt.execution.recovery",
     "finbot_bt.execution.seal",
     "finbot_bt.execution.session_lock",

@@ -44,10 +44,10 @@ from finbot_bt.execution.journal import (
     JOURNAL_NAME,
     JournalConfig,
     JournalRead,
-    JournalWriter,
     Retention,
     compact_segments,
 )
+from finbot_bt.execution.journal_writer import JournalWriter
 from finbot_bt.execution.seal import resolve_key
 from finbot_bt.execution.session_lock import SessionLock
 from finbot_bt.execution.simulator import ExecutionSimulator
