@@ -392,3 +392,48 @@ def test_resume_when_session_written_in_format_2_then_migrated_and_exact(tmp_pat
     second, resumed = _run(tmp_path, FRAME, resume=True)  # the whole history again: processed bars skipped
     assert same(second, [entry for entry in whole if entry[0] > point])
     assert same(_book(resumed), _book(reference))
+
+
+def test_latest_when_a_newer_checkpoint_than_latest_exists_then_the_newer_one_is_used(tmp_path: Path) -> None:
+    manager = CheckpointManager(tmp_path)
+    sim = make_simulator()
+    bars = make_bars(6)
+    run_step(sim, 0, bars[0])
+    first = manager.checkpoint(sim)
+    run_step(sim, 1, bars[1])
+    second = manager.checkpoint(sim)
+    (tmp_path / sim.simulator_id / "LATEST").write_text(first.name + "\n")  # the crash came before LATEST moved
+    assert manager.latest_path(sim.simulator_id) == second
+    (tmp_path / sim.simulator_id / "LATEST").write_text("20990101T000000.000000-000000000001.json\n")
+    second.unlink()
+    first.unlink()
+    with pytest.raises(CheckpointError, match="does not exist"):
+        manager.latest_path(sim.simulator_id)
+
+
+@pytest.mark.parametrize(("write_key", "read_key", "message"), [
+    ("one key", "another key", "seal mismatch"),
+    (None, "a key", "not sealed|no seal"),
+])
+def test_seal_when_read_with_another_key_or_none_written_then_checkpoint_error(
+    tmp_path: Path, write_key: str | None, read_key: str, message: str
+) -> None:
+    writer = CheckpointManager(tmp_path, key=write_key)
+    sim = make_simulator()
+    writer.open_journal(sim)
+    bars = make_bars(8)
+    for index in range(4):
+        run_step(sim, index, bars[index])
+    writer.checkpoint(sim)
+    for index in range(4, 8):
+        run_step(sim, index, bars[index])
+    writer.close()
+    with pytest.raises(CheckpointError, match=message):
+        recover(tmp_path, sim.simulator_id, manager=CheckpointManager(tmp_path, key=read_key))
+
+
+@pytest.mark.parametrize("changes", [{"segment_bytes": 0}, {"segment_bytes": True}, {"retention": "delete"}],
+                         ids=["zero", "bool", "string"])
+def test_journal_config_when_invalid_then_checkpoint_error(changes: dict[str, Any]) -> None:
+    with pytest.raises(CheckpointError, match="JournalConfig"):
+        JournalConfig(**changes)
