@@ -83,6 +83,12 @@ def test_lock_when_two_processes_race_then_one_wins_and_the_other_gets_checkpoin
 
 
 def _race_child(folder: str) -> int:
+    # Both children start their run together (a file barrier), so their sessions overlap.
+    Path(folder, f"ready-{os.getpid()}").touch()
+    deadline = time.monotonic() + 60
+    while len(list(Path(folder).glob("ready-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+
     class Slow(BarRule):
         def next(self) -> None:
             super().next()
