@@ -5,7 +5,9 @@ every 10,000 events) through ``--orders`` completed market orders (1,000 a
 bar), leaves 100 limit orders open, then times ``create_checkpoint`` +
 ``save_checkpoint`` and ``load_checkpoint`` + ``restore_simulator`` (median
 of 25 runs each) and reports the file size. Then measures the journal's cost
-per event under each flush policy. Targets: save and restore < 50 ms each,
+per event under each flush policy. It also reports the journal's segments, the
+recovery time (latest checkpoint plus tail) and the journal kept after
+compaction. Targets: save and restore < 50 ms each,
 file < 1 MB.
 
 Usage: ``python benchmarks/bench_checkpoint.py [--orders 1000000] [--dir PATH]``
@@ -28,9 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from finbot_bt.contracts import Order, OrderSide, OrderType
 from finbot_bt.execution import ExecutionSimulator
 from finbot_bt.execution.checkpoint import CheckpointManager
-from finbot_bt.execution.journal import FlushPolicy, JournalConfig, JournalWriter
+from finbot_bt.execution.journal import FlushPolicy, JournalConfig, Retention
+from finbot_bt.execution.journal_lines import list_segments
+from finbot_bt.execution.journal_writer import JournalWriter
+from finbot_bt.execution.recovery import recover
 
 T0 = datetime(2024, 1, 2, 9, 30)
+SEGMENT = 64 * 1024 * 1024
 PRICE = Decimal("100")
 
 
@@ -40,9 +46,9 @@ def _order(sim: ExecutionSimulator, side: OrderSide, kind: OrderType, limit: Dec
 
 
 def build(base: Path, orders: int, per_bar: int = 1000) -> tuple[CheckpointManager, ExecutionSimulator, float]:
-    manager = CheckpointManager(base)
+    manager = CheckpointManager(base, keep_last=3)
     sim = ExecutionSimulator(Decimal("100000000"), latency="normal", retain_history=False, simulator_id="bench")
-    manager.open_journal(sim, JournalConfig(flush=FlushPolicy.EVERY_N, every=10_000))
+    manager.open_journal(sim, JournalConfig(flush=FlushPolicy.EVERY_N, every=10_000, segment_bytes=SEGMENT))
     started = time.perf_counter()
     t = T0
     done = 0
@@ -85,8 +91,18 @@ def bench_checkpoint(manager: CheckpointManager, sim: ExecutionSimulator, runs: 
     print(f"save (create + write, fsync): median {_median_ms(save):.1f} ms, max {max(save) * 1000:.1f} ms")
     print(f"restore (load + restore):     median {_median_ms(load):.1f} ms, max {max(load) * 1000:.1f} ms")
     print(f"checkpoint file: {path.stat().st_size:,} bytes")
-    journal = manager.journal_path(sim.simulator_id)
-    print(f"journal: {journal.stat().st_size:,} bytes")
+    segments = list_segments(manager.simulator_dir(sim.simulator_id))
+    total = sum(p.stat().st_size for p in segments)
+    print(f"journal: {total:,} bytes in {len(segments)} segment(s) of <= {SEGMENT // 2**20} MiB "
+          f"({total / max(1, sim._event_sequence):.0f} bytes/event)")
+    start = time.perf_counter()
+    recovery = recover(manager.base_dir, sim.simulator_id, manager=manager)
+    print(f"recover (latest checkpoint + journal tail of {len(recovery.events)} events): "
+          f"{(time.perf_counter() - start) * 1000:.1f} ms")
+    removed = manager.compact_journal(sim.simulator_id, Retention.DELETE)
+    kept = sum(p.stat().st_size for p in list_segments(manager.simulator_dir(sim.simulator_id)))
+    print(f"after compaction (segments before the oldest of {manager.keep_last} kept checkpoints deleted): "
+          f"{len(removed)} segment(s) removed, {kept:,} journal bytes kept")
 
 
 def bench_journal(base: Path, events: int = 20_000) -> None:
@@ -107,7 +123,9 @@ def bench_journal(base: Path, events: int = 20_000) -> None:
         ("every 1000 events, fsync", JournalConfig(flush=FlushPolicy.EVERY_N, every=1000), events),
         ("on checkpoint only", JournalConfig(flush=FlushPolicy.ON_CHECKPOINT), events),
     ):
-        path = base / f"journal-{label.replace(' ', '_').replace(',', '')}.jsonl"
+        folder = base / label.replace(" ", "_").replace(",", "")
+        folder.mkdir()
+        path = folder / "journal.jsonl"
         writer = JournalWriter(path, config)
         start = time.perf_counter()
         for event in captured[:count]:

@@ -28,6 +28,7 @@ unreadable or failed verification); 7 regression drift. Errors are one line on s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -113,6 +114,10 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
     else:
         config = RunConfig()
         broker_kwargs = config.broker_kwargs()
+    if args.resume:
+        if broker_kwargs.get("checkpoint_dir") is None:
+            raise ConfigError("--resume needs checkpoint_dir in the --config TOML (the session's folder)")
+        broker_kwargs["resume"] = True
     frames = _frames(args.data)
     strategy = load_strategy(args.strategy)
     unknown = sorted(set(config.strategy) - set(strategy_param_names(strategy)))
@@ -169,7 +174,10 @@ def cmd_checkpoints_show(args: argparse.Namespace) -> ExitCode:
     lines = show(args.dir, args.simulator)
     width = max(len(name) for name, _ in lines)
     for name, value in lines:
-        print(f"{name.ljust(width)}  {value}")
+        text = value.splitlines() or [""]
+        print(f"{name.ljust(width)}  {text[0]}")
+        for more in text[1:]:
+            print(f"{''.ljust(width)}  {more}")
     return ExitCode.OK
 
 
@@ -225,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="OHLCV file (CSV: Yahoo, Backtrader or generic layout; or Parquet); repeatable")
     run.add_argument("--config", metavar="TOML", help="broker settings (run.toml)")
     run.add_argument("--report", metavar="DIR", help="write an HTML report and PNG figures to DIR")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the session in the TOML's checkpoint_dir (latest checkpoint plus journal; "
+                          "bars it already processed are skipped)")
     run.set_defaults(handler=cmd_run)
 
     checkpoints = commands.add_parser("checkpoints", help="inspect and verify checkpoint folders")
@@ -271,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader (e.g. ``| head``) went away: stop quietly
+        return int(ExitCode.OK)
     except Exception as exc:
         if args.traceback:
             traceback.print_exc()
@@ -280,6 +294,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = f"internal error: {type(exc).__name__}: {message} (rerun with --traceback for details)"
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return int(code)
+
+
+def _quiet_stdout() -> None:
+    # Python flushes stdout at exit; point it at /dev/null so that flush cannot fail again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def entry_point() -> None:

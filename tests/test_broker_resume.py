@@ -117,10 +117,17 @@ def test_resume_when_three_sessions_in_separate_processes_then_same_as_one_run(t
 
 
 def test_resume_when_checkpoint_every_n_bars_then_files_written_and_latest_resumes(tmp_path: Path) -> None:
-    _session(FRAME.iloc[:40], checkpoint_dir=tmp_path, simulator_id="k", checkpoint_every=10)
+    _session(FRAME.iloc[:40], checkpoint_dir=tmp_path, simulator_id="k", checkpoint_every=10, keep_last=None)
     files = sorted((tmp_path / "k").glob("*.json"))
     assert len(files) >= 4
     assert (tmp_path / "k" / "journal.jsonl").stat().st_size > 0
+
+
+def test_resume_when_keep_last_default_then_three_newest_checkpoints_kept(tmp_path: Path) -> None:
+    _session(FRAME.iloc[:60], checkpoint_dir=tmp_path, simulator_id="k", checkpoint_every=10)
+    files = sorted(p.name for p in (tmp_path / "k").glob("*.json"))
+    assert len(files) == 3
+    assert (tmp_path / "k" / "LATEST").read_text().strip() == files[-1]
 
 
 def test_resume_when_data_names_differ_then_clear_checkpoint_error(tmp_path: Path) -> None:

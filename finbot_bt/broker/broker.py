@@ -75,7 +75,15 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         Plain name for order ids and checkpoints.
     checkpoint_dir, checkpoint_every, resume : path, int, bool
         Save checkpoints under ``checkpoint_dir`` every N bars and at ``stop()``;
-        with ``resume`` start from the latest one (fresh start if there is none).
+        with ``resume`` continue the session from the latest checkpoint plus the
+        journal after it (fresh start if there is none). Feeds skip the bars the
+        checkpoint already processed. One process at a time may use a
+        ``simulator_id``'s folder (an OS lock; CheckpointError names the holder).
+    keep_last : int or None
+        Checkpoints kept per session (default 3; None keeps all).
+    checkpoint_key : bytes, str or None
+        Seal checkpoints and journal lines (HMAC) with this key; None uses
+        ``FINBOT_BT_CHECKPOINT_KEY`` if set.
     journal : JournalConfig, False or None
         Event journal next to the checkpoints: None (default) flushes and fsyncs
         every event; ``JournalConfig(flush=FlushPolicy.EVERY_N, every=1000)`` is
@@ -112,6 +120,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         ("checkpoint_dir", None),
         ("checkpoint_every", None),
         ("resume", False),
+        ("keep_last", 3),
+        ("checkpoint_key", None),
         ("session_open", time(9, 30)),
         ("session_close", time(16, 0)),
         ("record_events", True),
@@ -151,6 +161,9 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             raise ConfigError(f"journal must be a JournalConfig, False or None, got {p.journal!r}")
         if p.checkpoint_every is not None and (not isinstance(p.checkpoint_every, int) or p.checkpoint_every <= 0):
             raise ConfigError(f"checkpoint_every must be a positive int, got {p.checkpoint_every!r}")
+        if p.keep_last is not None and (not isinstance(p.keep_last, int) or isinstance(p.keep_last, bool)
+                                        or p.keep_last < 1):
+            raise ConfigError(f"keep_last must be None or an int >= 1, got {p.keep_last!r}")
         for name in ("session_open", "session_close"):
             if not isinstance(getattr(p, name), time):
                 raise ConfigError(f"{name} must be a datetime.time, got {getattr(p, name)!r}")
@@ -226,11 +239,17 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self.resumed = False
         if self.p.checkpoint_dir is None:
             return
-        checkpointer = BrokerCheckpointer(self.p.checkpoint_dir, self.sim.simulator_id)
-        if self.p.resume and checkpointer.has_checkpoint():
-            self._resume(checkpointer)
-        if self.p.journal is not False:
-            checkpointer.attach_journal(self.sim, self.p.journal)
+        checkpointer = BrokerCheckpointer(self.p.checkpoint_dir, self.sim.simulator_id, keep_last=self.p.keep_last,
+                                          key=self.p.checkpoint_key)
+        try:
+            if self.p.resume and checkpointer.has_checkpoint():
+                self._resume(checkpointer)
+                checkpointer.skip_processed_bars(self)
+            if self.p.journal is not False:
+                checkpointer.attach_journal(self.sim, self.p.journal, resume=bool(self.p.resume))
+        except BaseException:
+            checkpointer.close()
+            raise
         self._checkpointer = checkpointer
 
     def stop(self) -> None:

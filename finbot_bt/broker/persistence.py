@@ -9,19 +9,31 @@ trades (so that a trade opened before the stop closes, with its full P&L, after
 the resume instead of starting a new trade). Models bound to live
 Backtrader objects (commission schemes, fillers) are stored as references and
 re-bound to the resuming broker.
+
+A resume restores the latest checkpoint, validates the broker state
+(:mod:`finbot_bt.broker.state_schema`), makes the feeds skip the bars the
+checkpoint already processed, and replays the journal tail: the bars after
+the checkpoint re-run the strategy, and every event the simulator emits again
+is checked against the journal (a difference is a CheckpointError), so the
+Backtrader orders, notifications, positions and trades come back exactly as
+they were before a crash, and the run goes on from there.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import backtrader as bt
 
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap
+from finbot_bt.broker.state_schema import validate_broker_state
+from finbot_bt.broker.translate import core_time, is_daily
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.orders import Order
 from finbot_bt.contracts.positions import Instrument
@@ -29,14 +41,16 @@ from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution.checkpoint import CheckpointManager
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.fills import VolumeCap
-from finbot_bt.execution.journal import JournalConfig
+from finbot_bt.execution.journal import JournalConfig, JournalPosition, JournalRead, read_tail
 from finbot_bt.execution.model_registry import register_model
+from finbot_bt.execution.recovery import recover
 from finbot_bt.execution.simulator import ExecutionSimulator
 
 if TYPE_CHECKING:
     from finbot_bt.broker.broker import FinbotBroker
 
 BROKER_STATE_VERSION = 1
+_T = TypeVar("_T")
 
 
 @register_model
@@ -111,18 +125,37 @@ def rebuild_order(desc: dict[str, Any], data: Any, parent: Any) -> Any:
 
 
 class BrokerCheckpointer:
-    """Saves and restores one FinbotBroker's state under ``base_dir``."""
+    """Saves and restores one FinbotBroker's session under ``base_dir``.
 
-    def __init__(self, base_dir: Path | str, simulator_id: str, keep_last: int | None = None) -> None:
-        self.manager = CheckpointManager(base_dir, keep_last=keep_last)
+    Construction locks the session (one writer per ``simulator_id``; a
+    CheckpointError names the process holding it) and removes temporary files
+    a crash left. :meth:`load` restores the latest checkpoint and reads the
+    journal after it; :meth:`attach_journal` then checks every re-emitted
+    event against that tail. Any failure to write (a full disk) closes the
+    session and releases the lock, so that a resume can take over.
+    """
+
+    def __init__(self, base_dir: Path | str, simulator_id: str, keep_last: int | None = None,
+                 *, key: bytes | str | None = None) -> None:
+        self.manager = CheckpointManager(base_dir, keep_last=keep_last, key=key)
         self.simulator_id = simulator_id
-        self.manager.simulator_dir(simulator_id)  # validates the id
+        self.manager.acquire(simulator_id)
+        self._tail: JournalRead | None = None
+        self._last_bar_times: dict[str, datetime] = {}
 
     def has_checkpoint(self) -> bool:
         return bool(self.manager.list_checkpoints(self.simulator_id))
 
-    def attach_journal(self, sim: ExecutionSimulator, config: JournalConfig | None = None) -> None:
-        self.manager.open_journal(sim, config)
+    def attach_journal(self, sim: ExecutionSimulator, config: JournalConfig | None = None,
+                       *, resume: bool = False) -> None:
+        """Journal ``sim``'s events; with ``resume``, first check the events already journaled after the
+        restored state (the tail :meth:`load` read, or the whole journal when there was no checkpoint)."""
+        tail = self._tail
+        if tail is None and resume:
+            folder = self.manager.simulator_dir(self.simulator_id)
+            tail = read_tail(folder, JournalPosition(0, 0), key=self.manager.key)
+        writer = self._guard(lambda: self.manager.open_journal(sim, config, expect=tail))
+        writer.on_failure = self.abandon
 
     def save(self, broker: FinbotBroker) -> Path:
         """Checkpoint the broker's simulator plus its Backtrader-side state."""
@@ -130,22 +163,62 @@ class BrokerCheckpointer:
         metadata = {"broker": broker_state(broker)}
         commission, fill = _storable(sim)
         try:
-            return self.manager.checkpoint(sim, metadata=metadata)
+            # State, not history: the broker keeps its own order log (broker.events).
+            return self._guard(lambda: self.manager.checkpoint(sim, metadata=metadata, history=False))
         finally:
             sim.commission, sim.fill = commission, fill
 
     def load(self) -> tuple[ExecutionSimulator, dict[str, Any]]:
-        """The latest checkpoint's simulator and broker state."""
-        checkpoint = self.manager.load_checkpoint(self.simulator_id)
-        sim = self.manager.restore_simulator(checkpoint)
-        state = dict(checkpoint.metadata).get("broker")
-        if not isinstance(state, dict) or state.get("version") != BROKER_STATE_VERSION:
-            raise CheckpointError(f"checkpoint of {self.simulator_id!r} holds no FinbotBroker state "
-                                  f"(version {BROKER_STATE_VERSION})")
-        return sim, state
+        """The latest checkpoint's simulator and broker state (both fully validated)."""
+        recovery = recover(self.manager.base_dir, self.simulator_id, manager=self.manager)
+        metadata = recovery.checkpoint.metadata
+        checked = validate_broker_state(metadata.get("broker"))
+        state = dict(metadata)["broker"]
+        assert isinstance(state, dict)
+        self._tail = recovery.tail
+        self._last_bar_times = {s: datetime.fromisoformat(t) for s, t in checked.last_bar_times.items()}
+        return recovery.simulator, state
+
+    def skip_processed_bars(self, broker: FinbotBroker) -> None:
+        """Make each feed drop the bars the checkpoint already processed (a resumed run may be fed them)."""
+        for symbol, last in self._last_bar_times.items():
+            data = broker._datas_by_symbol.get(symbol)
+            if data is not None:
+                data.addfilter(_SkipThrough(last, is_daily(data), broker.p.session_close))
+
+    def _guard(self, action: Callable[[], _T]) -> _T:
+        try:
+            return action()
+        except CheckpointError:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """Give the session up after a failed write: close files without writing, release the lock."""
+        self.manager.abandon()
 
     def close(self) -> None:
         self.manager.close()
+
+
+class _SkipThrough:
+    """Backtrader data filter dropping bars stamped at or before ``last`` (simulated time)."""
+
+    def __init__(self, last: datetime, daily: bool, session_close: time) -> None:
+        self.last, self.daily, self.session_close = last, daily, session_close
+
+    def __call__(self, data: Any) -> bool:
+        stamp = core_time(data.datetime.datetime(0), self.daily, self.session_close)
+        if _comparable(stamp, self.last) <= self.last:
+            data.backwards()
+            return True
+        return False
+
+
+def _comparable(value: datetime, like: datetime) -> datetime:
+    if (value.tzinfo is None) == (like.tzinfo is None):
+        return value
+    return value.replace(tzinfo=None) if value.tzinfo is not None else value.replace(tzinfo=like.tzinfo)
 
 
 def broker_state(broker: FinbotBroker) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 A checkpoint file is an envelope::
 
-    {"format": "finbot_bt.checkpoint", "version": 2, "sha256": "<hex>", "body": {...}}
+    {"format": "finbot_bt.checkpoint", "version": 3, "sha256": "<hex>", "body": {...}}
 
 ``sha256`` is the digest of the canonical JSON of ``body`` (keys sorted, no
-spaces, UTF-8; see :func:`canonical_json`). The body is a :class:`Checkpoint`.
+spaces, UTF-8; see :func:`canonical_json`); a sealed file also has
+``hmac_sha256``, the HMAC of the same bytes under the session key. The body
+is a :class:`Checkpoint`.
 All numbers that are money, prices or quantities are decimal strings;
 datetimes are ISO 8601 strings (see :mod:`finbot_bt.contracts.codec`);
 latencies are decimal seconds. Every model is strict and forbids unknown
@@ -13,7 +15,9 @@ keys, so a file that does not match the schema is refused with the path of
 the bad field.
 
 Version history: 1 is the original finbot "1.0.0" layout (no queue, latency
-by profile name, positions as a symbol -> quantity map); 2 is this one.
+by profile name, positions as a symbol -> quantity map); 2 added the
+envelope, the queue and the full state; 3 (this one) records the journal
+segment and whether its lines carry checksums in the journal mark.
 This module depends on the standard library and pydantic only.
 """
 
@@ -35,12 +39,14 @@ from finbot_bt.contracts.enums import (
     TradingState,
 )
 
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3
 """Version of the checkpoint layout written by this release."""
 CHECKPOINT_FORMAT = "finbot_bt.checkpoint"
 """Value of the envelope's ``format`` field."""
 SIMULATOR_ID_PATTERN = r"^[^/\\:\x00-\x1f\x7f.][^/\\:\x00-\x1f\x7f]{0,127}$"
 """Simulator ids usable as a folder name: no path separators, no control characters, no leading dot."""
+MAX_SIMULATOR_ID_BYTES = 128
+"""Longest simulator id, in UTF-8 bytes (a folder name must fit every file system's limit)."""
 
 
 # Formats are checked here with (fast, Rust-side) patterns; values (a month 13, a
@@ -273,10 +279,15 @@ class PendingFundsRecord(_Model):
 
 
 class JournalMark(_Model):
-    """Journal position at the checkpoint: last event sequence and byte offset after it."""
+    """Journal position at the checkpoint: last event sequence, byte offset after it, and its segment.
+
+    ``summed`` says every journal line after the mark carries a checksum (lines without one are refused).
+    """
 
     sequence: Count
     offset: Count
+    segment: Annotated[str, StringConstraints(pattern=r"^journal(?:-\d{12,20})?\.jsonl$")]
+    summed: bool
 
 
 class Checkpoint(_Model):
@@ -288,7 +299,7 @@ class Checkpoint(_Model):
     the caller attaches (e.g. the bar index a Backtrader run stopped at).
     """
 
-    version: Literal[2]
+    version: Literal[3]
     simulator_id: SimulatorId
     timestamp: IsoTime | None
     config: ConfigRecord

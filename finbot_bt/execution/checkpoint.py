@@ -1,60 +1,64 @@
-"""Checkpoint manager: atomic, hashed, versioned JSON checkpoints of a simulator.
+"""Checkpoint manager: atomic, hashed (or sealed), versioned JSON checkpoints of a simulator.
 
 Layout under ``base_dir``::
 
     {simulator_id}/{clock}-{event sequence}.json   one checkpoint per file
     {simulator_id}/LATEST                          name of the newest saved file
-    {simulator_id}/journal.jsonl                   the event journal (see journal.py)
+    {simulator_id}/journal.jsonl, journal-*.jsonl  the event journal in segments (see journal.py)
+    {simulator_id}/LOCK                            the writer's session lock (see session_lock.py)
 
 File names use the *simulated* clock (``20240102T160000.000000`` in UTC for
 aware clocks, ``start`` before the first input) and the event sequence, so
-they sort in simulation order. Writes go to a temporary file in the same
-folder, are fsynced, renamed over the target with ``os.replace`` and the
-folder is fsynced: a crash leaves the previous checkpoint intact and never a
-torn file. ``LATEST`` is replaced the same way.
+they sort in simulation order. Files are written atomically (see
+:mod:`finbot_bt.execution.checkpoint_io`) and ``LATEST`` is replaced after
+the checkpoint: a crash between the two leaves a checkpoint newer than
+``LATEST``, which :meth:`CheckpointManager.latest_path` finds.
 
-Loading is JSON only (never pickle), refuses files larger than
-``max_file_bytes``, duplicate keys, NaN/Infinity and out-of-range numbers,
-checks the envelope, migrates older versions, checks the content hash and
-validates the schema; every failure is a CheckpointError naming the file.
-``simulator_id`` must be a plain name; nothing outside ``base_dir`` is read
-or written.
+``simulator_id`` must be a plain name of at most 128 UTF-8 bytes; nothing
+outside ``base_dir`` is read or written, symlinked files are refused, and
+every operating-system error on the folder is a CheckpointError.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from finbot_bt.contracts.checkpoint import (
-    CHECKPOINT_FORMAT,
-    CHECKPOINT_VERSION,
-    SIMULATOR_ID_PATTERN,
-    Checkpoint,
-    canonical_json,
-)
+from finbot_bt.contracts.checkpoint import MAX_SIMULATOR_ID_BYTES, SIMULATOR_ID_PATTERN, Checkpoint
 from finbot_bt.contracts.codec import decode_optional_datetime
-from finbot_bt.errors import CheckpointError, ContractError
-from finbot_bt.execution.journal import JOURNAL_NAME, JournalConfig, JournalRead, JournalWriter
-from finbot_bt.execution.migrations import LEGACY_VERSION, migrate
+from finbot_bt.errors import CheckpointError
+from finbot_bt.execution.checkpoint_io import (
+    MAX_FILE_BYTES,
+    atomic_write,
+    envelope_bytes,
+    read_bytes,
+    read_checkpoint_file,
+    remove_orphans,
+)
+from finbot_bt.execution.journal import (
+    JOURNAL_NAME,
+    JournalConfig,
+    JournalRead,
+    Retention,
+    compact_segments,
+)
+from finbot_bt.execution.journal_writer import JournalWriter
+from finbot_bt.execution.seal import resolve_key
+from finbot_bt.execution.session_lock import SessionLock
 from finbot_bt.execution.simulator import ExecutionSimulator
 from finbot_bt.execution.snapshot import restore_simulator_state, snapshot_simulator, validate_body
 
+__all__ = ["LATEST_NAME", "MAX_FILE_BYTES", "CheckpointInfo", "CheckpointManager", "atomic_write",
+           "read_checkpoint_file"]
+
 LATEST_NAME = "LATEST"
 """Pointer file holding the name of the newest saved checkpoint."""
-MAX_FILE_BYTES = 256 * 1024 * 1024
 _FILE = re.compile(r"(?:start|\d{8}T\d{6}\.\d{6})-\d{12,20}\.json")
-_ENVELOPE_KEYS = {"format", "version", "sha256", "body"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +81,27 @@ class CheckpointManager:
         Keep only the newest N checkpoints of each simulator (None keeps all).
     max_file_bytes : int
         Larger files are refused on load.
+    key : bytes, str or None
+        Seal checkpoints and journal lines with this key (HMAC); None uses
+        ``FINBOT_BT_CHECKPOINT_KEY`` if set, else plain hashes. Reading then
+        requires the same key.
     """
 
     def __init__(self, base_dir: Path | str, keep_last: int | None = None,
-                 *, max_file_bytes: int = MAX_FILE_BYTES) -> None:
-        if keep_last is not None and (not isinstance(keep_last, int) or keep_last < 1):
+                 *, max_file_bytes: int = MAX_FILE_BYTES, key: bytes | str | None = None) -> None:
+        if keep_last is not None and (not isinstance(keep_last, int) or isinstance(keep_last, bool)
+                                      or keep_last < 1):
             raise CheckpointError(f"keep_last must be None or an int >= 1, got {keep_last!r}")
-        self.base_dir = Path(base_dir).resolve()
+        self.key = resolve_key(key)
         self.keep_last = keep_last
         self.max_file_bytes = max_file_bytes
         self._journals: dict[str, tuple[ExecutionSimulator, JournalWriter]] = {}
+        self._locks: dict[str, SessionLock] = {}
         try:
+            self.base_dir = Path(base_dir).resolve()
             self.base_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CheckpointError(f"cannot create checkpoint folder {self.base_dir}: {exc}") from None
+            raise CheckpointError(f"cannot create checkpoint folder {base_dir}: {exc}") from None
 
     # ------------------------------------------------------------------ paths
     def simulator_dir(self, simulator_id: str) -> Path:
@@ -98,20 +109,58 @@ class CheckpointManager:
         if not isinstance(simulator_id, str) or not re.fullmatch(SIMULATOR_ID_PATTERN, simulator_id):
             raise CheckpointError(f"simulator_id must be a plain name (no path separators, no leading dot), "
                                   f"got {simulator_id!r}")
+        if len(simulator_id.encode("utf-8", "surrogatepass")) > MAX_SIMULATOR_ID_BYTES:
+            raise CheckpointError(f"simulator_id is {len(simulator_id.encode('utf-8', 'surrogatepass'))} bytes "
+                                  f"in UTF-8; at most {MAX_SIMULATOR_ID_BYTES} fit a folder name")
         path = self.base_dir / simulator_id
-        if path.is_symlink() or path.resolve().parent != self.base_dir:
+        try:
+            outside = path.is_symlink() or path.resolve().parent != self.base_dir
+        except OSError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
+        if outside:
             raise CheckpointError(f"{path} leaves the checkpoint folder {self.base_dir}")
         return path
 
+    def _folder(self, simulator_id: str) -> Path:
+        folder = self.simulator_dir(simulator_id)
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise CheckpointError(f"cannot create the checkpoint folder {folder}: {exc}") from None
+        return folder
+
     def journal_path(self, simulator_id: str) -> Path:
-        """Path of the journal of ``simulator_id``."""
+        """Path of the first journal segment of ``simulator_id``."""
         return self.simulator_dir(simulator_id) / JOURNAL_NAME
 
     def _inside(self, path: Path | str) -> Path:
-        resolved = Path(path).resolve()
+        candidate = Path(path)
+        if candidate.is_symlink():
+            raise CheckpointError(f"{path} is a symlink; checkpoint files must be plain files")
+        resolved = candidate.resolve()
         if not resolved.is_relative_to(self.base_dir):
             raise CheckpointError(f"{path} is outside the checkpoint folder {self.base_dir}")
         return resolved
+
+    # ------------------------------------------------------------------ session
+    def acquire(self, simulator_id: str) -> SessionLock:
+        """Lock the session of ``simulator_id`` for this process and remove orphan temporary files.
+
+        Raises CheckpointError naming the other process if it holds the lock.
+        Released by :meth:`close` (or by the operating system if the process dies).
+        """
+        held = self._locks.get(simulator_id)
+        if held is not None and held.held:
+            return held
+        folder = self._folder(simulator_id)
+        lock = SessionLock(folder)
+        try:
+            remove_orphans(folder)
+        except CheckpointError:
+            lock.release()
+            raise
+        self._locks[simulator_id] = lock
+        return lock
 
     # ------------------------------------------------------------------ journal
     def open_journal(self, simulator: ExecutionSimulator, config: JournalConfig | None = None,
@@ -121,28 +170,48 @@ class CheckpointManager:
         ``expect`` is the journal tail from :func:`~finbot_bt.execution.recovery.recover`:
         those events are checked, not written again, when the restored simulator re-emits them.
         """
-        folder = self.simulator_dir(simulator.simulator_id)
-        folder.mkdir(exist_ok=True)
+        folder = self._folder(simulator.simulator_id)
         previous = self._journals.pop(simulator.simulator_id, None)
         if previous is not None:
             previous[1].close()
-        writer = JournalWriter(folder / JOURNAL_NAME, config)
+        writer = JournalWriter(folder / JOURNAL_NAME, config, key=self.key)
         if expect is not None:
             writer.expect(expect)
-        writer.attach(simulator)
+        try:
+            writer.attach(simulator)
+        except CheckpointError:
+            writer.close()
+            raise
         self._journals[simulator.simulator_id] = (simulator, writer)
         return writer
 
     def close(self) -> None:
-        """Flush and close every journal opened by this manager."""
+        """Flush and close every journal opened by this manager and release its session locks."""
+        try:
+            for _, writer in self._journals.values():
+                writer.close()
+        finally:
+            self._journals.clear()
+            for lock in self._locks.values():
+                lock.release()
+            self._locks.clear()
+
+    def abandon(self) -> None:
+        """Close every journal without writing its buffer and release the session locks (after a failure)."""
         for _, writer in self._journals.values():
-            writer.close()
+            writer.abandon()
         self._journals.clear()
+        for lock in self._locks.values():
+            lock.release()
+        self._locks.clear()
 
     # ------------------------------------------------------------------ create / save
-    def create_checkpoint(self, simulator: ExecutionSimulator,
-                          metadata: Mapping[str, Any] | None = None) -> Checkpoint:
-        """Snapshot ``simulator`` (flushing its journal first and recording its position)."""
+    def create_checkpoint(self, simulator: ExecutionSimulator, metadata: Mapping[str, Any] | None = None,
+                          *, history: bool = True) -> Checkpoint:
+        """Snapshot ``simulator`` (flushing its journal first and recording its position).
+
+        ``history=False`` leaves out finished orders nothing refers to any more (state, not history).
+        """
         position = None
         attached = self._journals.get(simulator.simulator_id)
         if attached is not None and attached[0] is simulator:
@@ -151,20 +220,18 @@ class CheckpointManager:
             if writer.position.sequence != simulator._event_sequence:
                 raise CheckpointError(f"journal {writer.path} is at event {writer.position.sequence}, "
                                       f"the simulator at {simulator._event_sequence}")
-            position = {"sequence": writer.position.sequence, "offset": writer.position.offset}
-        body = snapshot_simulator(simulator, journal=position, metadata=metadata)
+            at = writer.position
+            position = {"sequence": at.sequence, "offset": at.offset, "segment": at.segment,
+                        "summed": writer.summed}
+        body = snapshot_simulator(simulator, journal=position, metadata=metadata, history=history)
         return validate_body(body)
 
     def save_checkpoint(self, checkpoint: Checkpoint) -> Path:
         """Write ``checkpoint`` atomically, update ``LATEST``, apply retention; return its path."""
-        folder = self.simulator_dir(checkpoint.simulator_id)
-        body = checkpoint.model_dump(mode="json")
-        digest = hashlib.sha256(canonical_json(body)).hexdigest()
-        envelope = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "sha256": digest, "body": body}
-        data = _readable_json(envelope)
+        folder = self._folder(checkpoint.simulator_id)
+        data = envelope_bytes(checkpoint.model_dump(mode="json"), self.key)
         path = folder / _file_name(checkpoint)
         try:
-            folder.mkdir(exist_ok=True)
             atomic_write(path, data)
             atomic_write(folder / LATEST_NAME, path.name.encode("ascii") + b"\n")
         except OSError as exc:
@@ -173,45 +240,86 @@ class CheckpointManager:
             self._prune(checkpoint.simulator_id, keep=path)
         return path
 
-    def checkpoint(self, simulator: ExecutionSimulator, metadata: Mapping[str, Any] | None = None) -> Path:
+    def checkpoint(self, simulator: ExecutionSimulator, metadata: Mapping[str, Any] | None = None,
+                   *, history: bool = True) -> Path:
         """Create and save a checkpoint of ``simulator``; return its path."""
-        return self.save_checkpoint(self.create_checkpoint(simulator, metadata))
+        return self.save_checkpoint(self.create_checkpoint(simulator, metadata, history=history))
 
     def _prune(self, simulator_id: str, keep: Path) -> None:
         files = self.list_checkpoints(simulator_id)
         assert self.keep_last is not None
         for info in files[: max(0, len(files) - self.keep_last)]:
             if info.path != keep:
-                with contextlib.suppress(FileNotFoundError):
+                try:
                     info.path.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise CheckpointError(f"cannot remove the old checkpoint {info.path}: {exc}") from None
+        attached = self._journals.get(simulator_id)
+        if attached is not None and attached[1].config.retention is not Retention.KEEP:
+            self.compact_journal(simulator_id, attached[1].config.retention)
+
+    def compact_journal(self, simulator_id: str, retention: Retention = Retention.ARCHIVE) -> list[Path]:
+        """Archive (to ``archive/``) or delete journal segments wholly before the oldest kept checkpoint.
+
+        Recovery needs only the journal after the latest checkpoint; this keeps
+        everything from the segment the *oldest* checkpoint points into, so every
+        kept checkpoint still recovers. Returns the segments moved or removed.
+        """
+        files = self.list_checkpoints(simulator_id)
+        if not files:
+            return []
+        oldest = read_checkpoint_file(self._inside(files[0].path), max_bytes=self.max_file_bytes, key=self.key)
+        if oldest.journal is None:
+            return []
+        return compact_segments(self.simulator_dir(simulator_id), oldest.journal.segment, retention)
 
     # ------------------------------------------------------------------ list / load
     def list_checkpoints(self, simulator_id: str) -> list[CheckpointInfo]:
         """Checkpoints of ``simulator_id``, oldest first ([] if none)."""
         folder = self.simulator_dir(simulator_id)
-        if not folder.is_dir():
+        try:
+            names = sorted(os.listdir(folder))
+        except (FileNotFoundError, NotADirectoryError):
             return []
+        except OSError as exc:
+            raise CheckpointError(f"{folder}: cannot list checkpoints: {exc}") from None
         out = []
-        for path in sorted(folder.iterdir()):
-            if _FILE.fullmatch(path.name) and path.is_file():
-                stamp, sequence = path.stem.rsplit("-", 1)
+        for name in names:
+            if _FILE.fullmatch(name):
+                stamp, sequence = name[:-5].rsplit("-", 1)
                 ts = None if stamp == "start" else datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f")
-                out.append(CheckpointInfo(path, ts, int(sequence)))
+                out.append(CheckpointInfo(folder / name, ts, int(sequence)))
         return out
 
     def latest_path(self, simulator_id: str) -> Path:
-        """Path named by ``LATEST`` (CheckpointError if there is none)."""
+        """The newest checkpoint: the file ``LATEST`` names, or a newer one a crash left unnamed.
+
+        Raises CheckpointError if there is none or ``LATEST`` is damaged.
+        """
         folder = self.simulator_dir(simulator_id)
+        files = self.list_checkpoints(simulator_id)
         pointer = folder / LATEST_NAME
         try:
-            name = pointer.read_bytes()[:200].decode("ascii").strip()
-        except FileNotFoundError:
+            name = read_bytes(pointer, 200).decode("ascii").strip()
+        except CheckpointError:
+            if pointer.exists() or pointer.is_symlink():
+                raise
+            if files:  # a crash after the first checkpoint's rename, before LATEST was written
+                return files[-1].path
             raise CheckpointError(f"no checkpoints for simulator {simulator_id!r} in {folder}") from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             raise CheckpointError(f"{pointer}: unreadable pointer: {exc}") from None
         if not _FILE.fullmatch(name):
             raise CheckpointError(f"{pointer}: does not name a checkpoint file: {name[:60]!r}")
-        return folder / name
+        named = folder / name
+        newer = [i for i in files if (i.sequence, i.path.name) > (_sequence(name), name)]
+        if newer:
+            return newer[-1].path  # saved, then a crash before LATEST moved on
+        if not any(i.path == named for i in files):
+            raise CheckpointError(f"{pointer} names {name}, which does not exist")
+        return named
 
     def load_checkpoint(self, simulator_id: str, timestamp: datetime | str | None = None) -> Checkpoint:
         """Load the latest checkpoint, or the newest one at ``timestamp`` (simulated time or file stem)."""
@@ -224,10 +332,14 @@ class CheckpointManager:
             if not matches:
                 raise CheckpointError(f"no checkpoint of {simulator_id!r} at {timestamp}")
             path = matches[-1]
-        checkpoint = read_checkpoint_file(self._inside(path), max_bytes=self.max_file_bytes)
+        checkpoint = self.read(path)
         if checkpoint.simulator_id != simulator_id:
             raise CheckpointError(f"{path}: holds simulator {checkpoint.simulator_id!r}, not {simulator_id!r}")
         return checkpoint
+
+    def read(self, path: Path | str) -> Checkpoint:
+        """Read and check the checkpoint file at ``path`` (inside ``base_dir``), no trial restore."""
+        return read_checkpoint_file(self._inside(path), max_bytes=self.max_file_bytes, key=self.key)
 
     def verify(self, path: Path | str) -> Checkpoint:
         """Fully check the checkpoint at ``path`` (inside ``base_dir``), including a trial restore.
@@ -235,7 +347,7 @@ class CheckpointManager:
         Returns the checkpoint; raises CheckpointError naming the file and the problem.
         """
         resolved = self._inside(path)
-        checkpoint = read_checkpoint_file(resolved, max_bytes=self.max_file_bytes)
+        checkpoint = read_checkpoint_file(resolved, max_bytes=self.max_file_bytes, key=self.key)
         try:
             restore_simulator_state(checkpoint)
         except CheckpointError as exc:
@@ -247,54 +359,8 @@ class CheckpointManager:
         return restore_simulator_state(checkpoint)
 
 
-# ---------------------------------------------------------------------- files
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a torn one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _readable_json(envelope: dict[str, Any]) -> bytes:
-    # One body section a line and one list item a line: readable and diffable, and
-    # fast (json.dumps with indent falls back to the pure-Python encoder).
-    def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-    def section(key: str, value: Any) -> str:
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            return f" {dump(key)}: [\n  " + ",\n  ".join(dump(v) for v in value) + "\n ]"
-        if isinstance(value, dict) and key == "queue":
-            return f" {dump(key)}: {{\"next_sequence\": {value['next_sequence']}, \"actions\": [\n  " + \
-                ",\n  ".join(dump(v) for v in value["actions"]) + "\n ]}"
-        return f" {dump(key)}: {dump(value)}"
-
-    head = {k: v for k, v in envelope.items() if k != "body"}
-    body = ",\n".join(section(k, v) for k, v in envelope["body"].items())
-    text = dump(head)[:-1] + ', "body": {\n' + body + "\n}}\n"
-    return text.encode("utf-8")
-
-
-def _fsync_dir(folder: Path) -> None:
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(folder, flags)
-    except OSError:
-        return  # platforms without directory handles (Windows)
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+def _sequence(name: str) -> int:
+    return int(name[:-5].rsplit("-", 1)[1])
 
 
 def _name_time(ts: datetime) -> datetime:
@@ -307,79 +373,3 @@ def _file_name(checkpoint: Checkpoint) -> str:
     if clock is not None and not re.fullmatch(r"\d{8}T\d{6}\.\d{6}", stamp):
         stamp = "start"  # years before 1000 do not format to 4 digits everywhere
     return f"{stamp}-{checkpoint.counters.events:012d}.json"
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
-
-
-def _finite_float(text: str) -> float:
-    # JSON numbers with a fraction are never money here (money is stored as strings): they are the
-    # RNG's gauss_next and the Backtrader-side floats of the broker metadata. Refuse overflow to inf.
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:30]} is out of range")
-    return value
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def read_checkpoint_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Checkpoint:
-    """Parse, migrate, hash-check and validate one checkpoint file (CheckpointError on any problem)."""
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read: {exc}") from None
-    if len(raw) > max_bytes:
-        raise CheckpointError(f"{path}: larger than {max_bytes} bytes")
-    try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant,
-                              parse_float=_finite_float, object_pairs_hook=_no_duplicates)
-    except (ValueError, RecursionError) as exc:
-        raise CheckpointError(f"{path}: not valid checkpoint JSON (truncated or damaged?): {exc}") from None
-    if not isinstance(document, dict):
-        raise CheckpointError(f"{path}: a checkpoint must be a JSON object")
-    try:
-        body = _body_of(path, document)
-        checkpoint = Checkpoint.model_validate(body)
-    except CheckpointError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
-    except (ContractError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path}: does not match the checkpoint schema: {_short_error(exc)}") from None
-    return checkpoint
-
-
-def _short_error(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 600 else text[:600] + "..."
-
-
-def _body_of(path: Path, document: dict[str, Any]) -> dict[str, Any]:
-    if document.get("version") == LEGACY_VERSION and "format" not in document:
-        return migrate(document, 1, CHECKPOINT_VERSION)
-    if set(document) != _ENVELOPE_KEYS or document["format"] != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"not a finbot_bt checkpoint (expected keys {sorted(_ENVELOPE_KEYS)} "
-                              f"and format {CHECKPOINT_FORMAT!r})")
-    version, body, digest = document["version"], document["body"], document["sha256"]
-    if not isinstance(version, int) or isinstance(version, bool) or not isinstance(body, dict):
-        raise CheckpointError("envelope version must be an int and body an object")
-    if version > CHECKPOINT_VERSION:
-        raise CheckpointError(f"checkpoint version {version} was written by a newer finbot_bt "
-                              f"(this one reads up to {CHECKPOINT_VERSION})")
-    if version < 1:
-        raise CheckpointError(f"unknown checkpoint version {version}")
-    actual = hashlib.sha256(canonical_json(body)).hexdigest()
-    if digest != actual:
-        raise CheckpointError(f"content hash mismatch (file says {str(digest)[:16]}..., content is "
-                              f"{actual[:16]}...): the file was modified or damaged")
-    if body.get("version") != version:
-        raise CheckpointError(f"body version {body.get('version')!r} differs from envelope version {version}")
-    return migrate(body, version, CHECKPOINT_VERSION)

@@ -1,5 +1,8 @@
 """Checkpoint migrations: ``MIGRATIONS[v]`` turns a version ``v`` body into version ``v + 1``.
 
+Version 2 -> 3 adds ``segment`` and ``summed`` to the journal mark (see
+:func:`migrate_2_to_3`). The rest of this docstring is about 1 -> 2.
+
 Version 1 is the original finbot's checkpoint layout (``"version": "1.0.0"``,
 no envelope, no hash): latency as a profile name, positions as a
 symbol -> quantity map, pending and completed order lists, costs as
@@ -148,7 +151,18 @@ def _migrate_1_to_2(old: JsonDict) -> JsonDict:
     }
 
 
-MIGRATIONS: dict[int, Callable[[JsonDict], JsonDict]] = {1: migrate_1_to_2}
+def migrate_2_to_3(old: JsonDict) -> JsonDict:
+    """Version 2 -> 3: the journal mark names its segment (``journal.jsonl``, the only one then)
+    and says its lines carry no checksum."""
+    body = dict(old)
+    body["version"] = 3
+    mark = body.get("journal")
+    if isinstance(mark, dict):
+        body["journal"] = {**mark, "segment": "journal.jsonl", "summed": False}
+    return body
+
+
+MIGRATIONS: dict[int, Callable[[JsonDict], JsonDict]] = {1: migrate_1_to_2, 2: migrate_2_to_3}
 """Version -> function producing the next version's body."""
 
 

@@ -21,7 +21,7 @@ from finbot_bt.contracts.checkpoint import Checkpoint
 from finbot_bt.contracts.events import ExecutionEvent
 from finbot_bt.errors import CheckpointError
 from finbot_bt.execution.checkpoint import CheckpointManager
-from finbot_bt.execution.journal import JournalRead, TornTail, read_events
+from finbot_bt.execution.journal import JournalPosition, JournalRead, TornTail, read_tail
 from finbot_bt.execution.simulator import ExecutionSimulator
 
 
@@ -65,15 +65,20 @@ def recover(base_dir: Path | str, simulator_id: str, *, manager: CheckpointManag
     path = manager.latest_path(simulator_id)
     checkpoint = manager.verify(path)
     simulator = manager.restore_simulator(checkpoint)
+    return Recovery(simulator, checkpoint, path, journal_tail(manager, checkpoint, path))
+
+
+def journal_tail(manager: CheckpointManager, checkpoint: Checkpoint, path: Path) -> JournalRead:
+    """The journal after ``checkpoint``'s mark, across segments (checksums and sequence chain checked)."""
     mark = checkpoint.journal
-    journal = manager.journal_path(simulator_id)
+    folder = manager.simulator_dir(checkpoint.simulator_id)
     if mark is None:
-        if journal.exists() and journal.stat().st_size > 0:
-            raise CheckpointError(f"{path}: records no journal position but {journal} exists")
-        tail = read_events(journal, after_sequence=checkpoint.counters.events)
-    else:
-        if mark.sequence != checkpoint.counters.events:
-            raise CheckpointError(f"{path}: journal position {mark.sequence} differs from the event counter "
-                                  f"{checkpoint.counters.events}")
-        tail = read_events(journal, offset=mark.offset, after_sequence=mark.sequence)
-    return Recovery(simulator, checkpoint, path, tail)
+        tail = read_tail(folder, JournalPosition(checkpoint.counters.events, 0), key=manager.key)
+        if tail.events:
+            raise CheckpointError(f"{path}: records no journal position but {folder} holds a journal")
+        return tail
+    if mark.sequence != checkpoint.counters.events:
+        raise CheckpointError(f"{path}: journal position {mark.sequence} differs from the event counter "
+                              f"{checkpoint.counters.events}")
+    return read_tail(folder, JournalPosition(mark.sequence, mark.offset, mark.segment), key=manager.key,
+                     legacy_ok=not mark.summed)

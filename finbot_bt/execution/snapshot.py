@@ -57,13 +57,18 @@ JsonDict = dict[str, Any]
 def snapshot_simulator(
     sim: ExecutionSimulator,
     *,
-    journal: Mapping[str, int] | None = None,
+    journal: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    history: bool = True,
 ) -> JsonDict:
     """Every piece of ``sim``'s state as plain JSON data (a checkpoint body).
 
-    ``journal`` is the journal position (``{"sequence": n, "offset": bytes}``)
-    to record; ``metadata`` free JSON data stored with the checkpoint.
+    ``journal`` is the journal mark (``{"sequence": n, "offset": bytes, "segment": name, "summed": bool}``)
+    to record; ``metadata`` free JSON data stored with the checkpoint. With
+    ``history=False`` finished orders are left out unless something still
+    refers to them (a working child's parent, a group member, a report in
+    flight): the checkpoint then holds state, not history, and its size does
+    not grow with the number of orders ever placed.
     Raises CheckpointError if a model or the risk state cannot be stored.
     """
     version, internal, gauss = sim.rng.getstate()
@@ -79,7 +84,7 @@ def snapshot_simulator(
         },
         "last_bars": [{"symbol": s, **encode_bar(b)} for s, b in sim._last_bar.items()],
         "last_prices": {s: str(p) for s, p in sim._last_price.items()},
-        "orders": [encode_order(o) for o in sim._orders.values()],
+        "orders": [encode_order(o) for o in _stored_orders(sim, history)],
         "working": [_working(w) for w in sim._working.values()],
         "book_symbols": list(sim._by_symbol),
         "children": {k: list(v) for k, v in sim._children.items()},
@@ -97,9 +102,18 @@ def snapshot_simulator(
                           for s, (q, a) in sim._batch_positions.items()],
         },
         "risk_state": _risk_state(sim),
-        "journal": None if journal is None else {"sequence": journal["sequence"], "offset": journal["offset"]},
+        "journal": None if journal is None else dict(journal),
         "metadata": dict(metadata or {}),
     }
+
+
+def _stored_orders(sim: ExecutionSimulator, history: bool) -> list[Order]:
+    if history:
+        return list(sim._orders.values())
+    needed = set(sim._working) | set(sim._children) | {a.order_id for a in sim.queue}
+    for members in (*sim._children.values(), *sim._oco.values()):
+        needed.update(members)
+    return [o for o in sim._orders.values() if o.status.is_open or o.order_id in needed]
 
 
 def _config(sim: ExecutionSimulator) -> JsonDict:

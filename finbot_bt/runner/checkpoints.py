@@ -7,9 +7,11 @@ one simulator's folder. Nothing here writes to the folder.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from finbot_bt.contracts.checkpoint import Checkpoint
 from finbot_bt.contracts.enums import OrderStatus
@@ -32,13 +34,16 @@ class Listing:
 
 
 def _manager(folder: Path) -> tuple[CheckpointManager, list[str]]:
-    if not folder.is_dir():
-        raise CheckpointError(f"checkpoint folder not found: {folder}")
-    own = (folder / LATEST_NAME).exists() or any(folder.glob("*.json"))
-    base = folder.parent if own else folder
-    manager = CheckpointManager(base)
-    ids = [folder.name] if own else sorted(p.name for p in folder.iterdir() if p.is_dir()
-                                           and not p.name.startswith("."))
+    try:
+        if not folder.is_dir():
+            raise CheckpointError(f"checkpoint folder not found: {folder}")
+        own = (folder / LATEST_NAME).exists() or any(folder.glob("*.json"))
+        base = folder.parent if own else folder
+        manager = CheckpointManager(base)
+        ids = [folder.name] if own else sorted(p.name for p in folder.iterdir() if p.is_dir()
+                                               and not p.name.startswith("."))
+    except OSError as exc:
+        raise CheckpointError(f"{folder}: cannot read the checkpoint folder: {exc}") from None
     return manager, ids
 
 
@@ -77,29 +82,63 @@ def resolve_checkpoint(target: str | Path, simulator_id: str | None = None) -> P
 
 
 def describe(checkpoint: Checkpoint, path: Path) -> list[tuple[str, str]]:
-    """``(field, value)`` lines for ``finbot-bt checkpoints show``."""
+    """``(field, value)`` rows for ``finbot-bt checkpoints show`` (money rounded, metadata summarised).
+
+    A value may span several lines (one position or one metadata entry a line).
+    """
     account = checkpoint.account
-    positions = ", ".join(f"{p.symbol} {p.quantity} @ {p.avg_price}" for p in account.positions
-                          if Decimal(p.quantity) != 0) or "none"
+    positions = "\n".join(f"{p.symbol}: {_amount(p.quantity, 4)} @ {_amount(p.avg_price, 4)}"
+                          for p in account.positions if Decimal(p.quantity) != 0) or "none"
     open_orders = sum(1 for o in checkpoint.orders if OrderStatus(o.status).is_open)
     latency = checkpoint.config.latency
+    journal = checkpoint.journal
     return [
         ("file", str(path)),
         ("simulator_id", checkpoint.simulator_id),
         ("version", str(checkpoint.version)),
         ("simulated time", checkpoint.timestamp or "start"),
-        ("events", str(checkpoint.counters.events)),
-        ("cash", str(account.cash)),
-        ("initial cash", str(checkpoint.config.initial_cash)),
+        ("events", f"{checkpoint.counters.events:,}"),
+        ("cash", _amount(account.cash, 2)),
+        ("initial cash", _amount(checkpoint.config.initial_cash, 2)),
         ("positions", positions),
         ("orders", f"{len(checkpoint.orders)} ({open_orders} open)"),
         ("pending actions", str(len(checkpoint.queue.actions))),
         ("trading state", account.trading_state),
         ("seed", str(checkpoint.config.seed)),
-        ("latency", getattr(latency, "name", "custom")),
+        ("latency", latency.name or "custom"),
         ("risk", "on" if checkpoint.config.risk else "off"),
-        ("metadata", ", ".join(f"{k}={v}" for k, v in sorted(checkpoint.metadata.items())) or "none"),
+        ("journal", "none" if journal is None else f"{journal.segment} up to event {journal.sequence:,} "
+                                                    f"(byte {journal.offset:,})"),
+        ("metadata", _metadata(checkpoint.metadata)),
     ]
+
+
+def _amount(text: str, places: int) -> str:
+    value = Decimal(text)
+    return f"{value:,.{places}f}" if value.is_finite() else text
+
+
+def _metadata(metadata: dict[str, Any]) -> str:
+    rows = []
+    for key, value in sorted(metadata.items()):
+        if key == "broker" and isinstance(value, dict):
+            rows.append("broker=" + _broker_summary(value))
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            rows.append(f"{key}={text if len(text) <= 60 else text[:57] + '...'}")
+    return "\n".join(rows) or "none"
+
+
+def _broker_summary(state: dict[str, Any]) -> str:
+    def count(name: str) -> int:
+        items = state.get(name)
+        return len(items) if isinstance(items, (list, dict)) else 0
+
+    bars = state.get("last_bar_times")
+    last = max(bars.values()) if isinstance(bars, dict) and bars else "none"
+    return (f"FinbotBroker state v{state.get('version')}: {count('open')} open Backtrader order(s), "
+            f"{count('pending_notifications')} pending notification(s), {count('trades')} open trade(s), "
+            f"last bar {last}")
 
 
 def show(target: str | Path, simulator_id: str | None = None) -> list[tuple[str, str]]:
@@ -109,26 +148,66 @@ def show(target: str | Path, simulator_id: str | None = None) -> list[tuple[str,
 
 
 def verify_folder(target: str | Path) -> list[tuple[Path, str | None]]:
-    """Fully verify every checkpoint under ``target`` (or the file ``target``).
+    """Fully verify every checkpoint under ``target`` (or the file ``target``) and each journal.
 
-    Returns ``(path, None)`` for a good file and ``(path, message)`` for a bad one.
+    A checkpoint written by FinbotBroker also has its broker state validated;
+    each simulator's journal is read from its latest checkpoint on (checksums
+    and the sequence chain). Returns ``(path, None)`` for a good file and
+    ``(path, message)`` for a bad one.
     """
+    import finbot_bt.broker.persistence  # noqa: F401  registers the broker's model references
+
     path = Path(target)
     if path.is_file():
         manager = CheckpointManager(path.parent.parent)
         files = [path]
+        ids: list[str] = []
     else:
-        manager, _ = _manager(path)
+        manager, ids = _manager(path)
         files = [info.path for listing in list_folder(path) for info in listing.checkpoints]
     out: list[tuple[Path, str | None]] = []
     for file in files:
         try:
-            manager.verify(file)
+            _verify_one(manager, file)
         except CheckpointError as exc:
             out.append((file, str(exc)))
         else:
             out.append((file, None))
+    for simulator_id in ids:
+        out.extend(_verify_journal(manager, simulator_id))
     return out
+
+
+def _verify_one(manager: CheckpointManager, file: Path) -> None:
+    from finbot_bt.broker.state_schema import validate_broker_state
+
+    checkpoint = manager.verify(file)
+    if "broker" in checkpoint.metadata or _written_by_broker(checkpoint):
+        try:
+            validate_broker_state(checkpoint.metadata.get("broker"))
+        except CheckpointError as exc:
+            raise CheckpointError(f"{file}: {exc}") from None
+
+
+def _written_by_broker(checkpoint: Checkpoint) -> bool:
+    text = f"{checkpoint.config.commission.type} {checkpoint.config.fill.fields}"
+    return "Backtrader" in text
+
+
+def _verify_journal(manager: CheckpointManager, simulator_id: str) -> list[tuple[Path, str | None]]:
+    from finbot_bt.execution.journal_lines import list_segments
+    from finbot_bt.execution.recovery import journal_tail
+
+    folder = manager.simulator_dir(simulator_id)
+    segments = list_segments(folder)
+    if not segments:
+        return []
+    try:
+        latest = manager.latest_path(simulator_id)
+        journal_tail(manager, manager.read(latest), latest)
+    except CheckpointError as exc:
+        return [(segments[-1], str(exc))]
+    return [(segment, None) for segment in segments]
 
 
 __all__ = ["Listing", "describe", "list_folder", "resolve_checkpoint", "show", "verify_folder"]

@@ -10,6 +10,8 @@ and the dotted key. Example (every key is optional)::
     simulator_id = "sma-run" # plain name used in order ids and checkpoints
     checkpoint_dir = "ckpt"  # where checkpoints go (relative to the current directory)
     checkpoint_every = 50    # bars between checkpoints
+    resume = false           # continue the session in checkpoint_dir (also: finbot-bt run --resume)
+    keep_last = 3            # checkpoints kept per session
 
     [commission]             # kind = none | percent | per_share | fixed
     kind = "percent"
@@ -170,6 +172,8 @@ class RunConfig(_Table):
     simulator_id: str | None = None
     checkpoint_dir: str | None = None
     checkpoint_every: Annotated[int, Field(gt=0)] | None = None
+    resume: bool = False
+    keep_last: Annotated[int, Field(gt=0)] | None = 3
     commission: CommissionTable | None = None
     slippage: SlippageTable | None = None
     fill: FillTable | None = None
@@ -190,6 +194,11 @@ class RunConfig(_Table):
             kwargs["checkpoint_dir"] = self.checkpoint_dir
         if self.checkpoint_every is not None:
             kwargs["checkpoint_every"] = self.checkpoint_every
+        if self.resume:
+            if self.checkpoint_dir is None:
+                raise ConfigError("resume = true needs checkpoint_dir (the folder of the session to continue)")
+            kwargs["resume"] = True
+        kwargs["keep_last"] = self.keep_last
         if self.commission is not None:
             kwargs["commission"] = self.commission.build()
         if self.slippage is not None:
