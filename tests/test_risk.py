@@ -32,6 +32,7 @@ from finbot_bt.contracts.risk import (
 )
 from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution.risk import RiskChecker, RiskEngine
+from finbot_bt.execution.risk_book import RiskBook
 from tests.factories import T0, d, daily, flat_bar, of, order, primed, record, simulator
 
 R = RejectionReason
@@ -203,6 +204,57 @@ def test_position_limit_when_short_side_then_counted_with_open_sells() -> None:
     assert _refusal(sim, "sell", 100, order_type="limit", limit="110") == (None, None)
     assert _refusal(sim, "sell", 1)[0] is R.RISK_POSITION_LIMIT
     assert _refusal(sim, "buy", 100) == (None, None)  # the other side has its own worst case
+
+
+def test_position_limit_when_bracket_exits_then_counted_once_as_reduce_only() -> None:
+    sim = _sim(10**7, position_limit=PositionLimitRule(max_shares=d(20000)))
+    entry = sim.submit_order(order("buy", 17543, "limit", limit="90", order_id="entry"), sim.clock or T0)
+    stop = sim.submit_order(order("sell", 17543, "stop", stop="80", parent="entry"), sim.clock or T0)
+    take = sim.submit_order(order("sell", 17543, "limit", limit="120", parent="entry"), sim.clock or T0)
+    assert [o.rejection_reason for o in (entry, stop, take)] == [None, None, None]
+    # The exits are not new short exposure: a separate 20000 short still fits beside them.
+    assert _refusal(sim, "sell", 20000, order_type="limit", limit="130") == (None, None)
+    assert _refusal(sim, "sell", 1, order_type="limit", limit="130")[0] is R.RISK_POSITION_LIMIT
+
+
+def test_position_limit_when_bracket_entry_filled_then_exits_count_once() -> None:
+    sim = _sim(10**7, position_limit=PositionLimitRule(max_shares=d(20000)))
+    sim.submit_order(order("buy", 17543, order_id="entry-f"), sim.clock or T0)
+    _bar(sim, {"SPY": "100"}, daily(1))
+    assert sim.get_position("SPY").quantity == d(17543)
+    for kind, price in (("stop", {"stop": "80"}), ("limit", {"limit": "120"})):
+        placed = sim.submit_order(order("sell", 17543, kind, parent="entry-f", **price), daily(1))
+        assert placed.rejection_reason is None
+    # Both exits close the same 17543 once: the short side is flat, so a 20000 short fits and 20001 does not.
+    assert _refusal(sim, "sell", 20000, order_type="limit", limit="130") == (None, None)
+    assert _refusal(sim, "sell", 1, order_type="limit", limit="130")[0] is R.RISK_POSITION_LIMIT
+    assert sim.risk is not None
+    kept, fresh = sim.risk._book, RiskBook()
+    kept.settle()
+    fresh.rebuild(sim)  # the event-maintained book equals one rebuilt after a restore
+    assert (kept.buys, kept.sells, kept.gross) == (fresh.buys, fresh.sells, fresh.gross)
+
+
+def test_position_limit_when_oco_siblings_then_largest_counts() -> None:
+    sim = _sim(10**7, position_limit=PositionLimitRule(max_shares=d(100)))
+    assert _refusal(sim, "buy", 80, order_type="limit", limit="90", oco="g") == (None, None)
+    assert _refusal(sim, "buy", 80, order_type="limit", limit="85", oco="g") == (None, None)
+    assert _refusal(sim, "buy", 100, order_type="limit", limit="80", oco="g") == (None, None)
+    reason, message = _refusal(sim, "buy", 1, order_type="limit", limit="80")
+    assert reason is R.RISK_POSITION_LIMIT and "open buys 100" in message  # 100, not 260
+
+
+def test_exposure_limit_when_bracket_exits_then_not_counted_as_new_exposure() -> None:
+    sim = _sim(10**6, exposure_limit=ExposureLimitRule(max_gross_exposure_pct=d(100), max_net_exposure_pct=d(100)))
+    sim.submit_order(order("buy", 9000, "limit", limit="90", order_id="entry-x"), sim.clock or T0)
+    for kind, price in (("stop", {"stop": "80"}), ("limit", {"limit": "120"})):
+        placed = sim.submit_order(order("sell", 9000, kind, parent="entry-x", **price), sim.clock or T0)
+        assert placed.rejection_reason is None
+    assert sim.risk is not None
+    book = sim.risk._book
+    book.settle()
+    assert (book.buys, book.sells) == ({"SPY": d(9000)}, {})
+    assert book.gross == d(900000)
 
 
 def test_position_limit_when_order_reduces_over_limit_position_then_passes() -> None:

@@ -73,7 +73,10 @@ class PositionLimitRule:
     ``position - open sells - order`` when that is short. An order passes when
     the figure is at or below ``max_shares`` and, valued at the last close
     times the multiplier, at or below ``max_value``. Orders that reduce the
-    position never raise the figure and always pass.
+    position never raise the figure and always pass. Linked orders count once:
+    the exits of a bracket (one-cancels-other, reduce-only) add at most what
+    their entry has filled, and members of one OCO group on the same side add
+    the largest remaining quantity among them, not their sum.
 
     Parameters
     ----------
@@ -123,7 +126,8 @@ class ExposureLimitRule:
     symbol held or with open orders, each at its worst case given its open
     orders: gross is ``sum(max(|position + open buys|, |position - open sells|))``
     and net is the larger magnitude of the all-buys-fill and all-sells-fill sums.
-    An order is refused when it raises a figure above its limit
+    Linked orders (bracket exits, OCO groups) count once, as in
+    :class:`PositionLimitRule`. An order is refused when it raises a figure above its limit
     (``figure * 100 > limit * equity``); at the limit passes. Orders that do
     not raise a figure pass even when it is already over.
 
