@@ -26,7 +26,7 @@ from finbot_bt.broker.persistence import (
     rebuild_order,
     restore_trades,
 )
-from finbot_bt.broker.translate import bar_from_data, core_time, is_daily, order_from_bt
+from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_expiry, core_time, is_daily, order_from_bt
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
 from finbot_bt.contracts.events import (
     ExecutionEvent,
@@ -218,7 +218,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._bars_seen = 0
         self._feed_table: list[tuple[Any, str, bool]] = []
         self._trades_to_restore: list[dict[str, Any]] = []
-        self._expiry_memo: tuple[tuple[float, bool, time], datetime] | None = None
+        self._expiry_memo: tuple[tuple[float, float, bool, time], datetime] | None = None
 
     def start(self) -> None:
         super().start()
@@ -538,7 +538,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         parent_id = self._core_ids.get(order.parent.ref) if order.parent is not None else None
         expire_at = None
         if order.valid:
-            expire_at = self._expiry(order.valid, is_daily(data))
+            expire_at = self._expiry(order.valid, data)
         try:
             core_order = order_from_bt(order, order_id=core_id, symbol=symbol,
                                        oco_group=f"oco-{self._oco_group_id(order, core_id)}",
@@ -554,12 +554,13 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             self._in_submit = False
         return order
 
-    def _expiry(self, valid: float, daily: bool) -> datetime:
+    def _expiry(self, valid: float, data: Any) -> datetime:
         # Orders placed together usually share their validity: convert each value once.
-        key = (valid, daily, self.p.session_close)
+        key = (valid, data.datetime[0] if len(data) else 0.0, is_daily(data), self.p.session_close)
         memo = self._expiry_memo
         if memo is None or memo[0] != key:
-            memo = self._expiry_memo = (key, core_time(bt.num2date(valid), daily, key[2]))
+            bar_time = bt.num2date(key[1]).time() if len(data) else MIDNIGHT
+            memo = self._expiry_memo = (key, core_expiry(bt.num2date(valid), key[2], bar_time, key[3]))
         return memo[1]
 
     def _oco_group_id(self, order: Any, core_id: str) -> str:
