@@ -285,9 +285,7 @@ def test_console_script_when_data_missing_then_one_line_and_exit_3(tmp_path: Pat
 
 
 def test_progress_bar_when_slow_then_draws_and_when_fast_then_silent() -> None:
-    import functools
     import io
-    import itertools
 
     from finbot_bt.runner.backtest import run_backtest, sample_frames
     from finbot_bt.runner.progress import ProgressBar
@@ -295,9 +293,29 @@ def test_progress_bar_when_slow_then_draws_and_when_fast_then_silent() -> None:
 
     for delay, drawn in ((0.0, True), (1e9, False)):
         stream = io.StringIO()
-        ticks = itertools.count()
         result = run_backtest(SmaCross, sample_frames(), stdstats=False)
         cerebro = result.cerebro
-        cerebro.addanalyzer(ProgressBar, total=504, delay=delay, stream=stream, clock=functools.partial(next, ticks))
+        cerebro.addanalyzer(ProgressBar, total=504, delay=delay, stream=stream)
         cerebro.run()
         assert ("100%" in stream.getvalue()) is drawn
+        assert ("504/504" in stream.getvalue()) is drawn  # tqdm's counter
+
+
+def test_progress_enabled_when_not_a_terminal_then_off_and_in_jupyter_then_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import types
+
+    from finbot_bt.runner.progress import in_notebook, progress_enabled
+
+    assert progress_enabled(io.StringIO()) is False  # pytest's captured output is not a terminal
+    assert in_notebook() is False
+
+    class ZMQInteractiveShell:
+        pass
+
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert in_notebook() is True
+    assert progress_enabled(io.StringIO()) is True

@@ -18,6 +18,7 @@ import backtrader as bt
 
 from finbot_bt.broker import frames
 from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
+from finbot_bt.broker.data_checks import warn_zero_volume
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
 from finbot_bt.broker.persistence import (
     BacktraderCommissionRef,
@@ -26,7 +27,14 @@ from finbot_bt.broker.persistence import (
     rebuild_order,
     restore_trades,
 )
-from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_expiry, core_time, is_daily, order_from_bt
+from finbot_bt.broker.translate import (
+    MIDNIGHT,
+    bar_from_data,
+    core_expiry,
+    core_time,
+    is_daily,
+    order_from_bt,
+)
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
 from finbot_bt.contracts.events import (
     ExecutionEvent,
@@ -216,6 +224,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self.events: list[ExecutionEvent] = []
         self.equity_curve: list[tuple[datetime, float, float]] = []
         self._bars_seen = 0
+        self.data_warnings: tuple[str, ...] = ()  # ZeroVolumeWarning messages of this run
         self._feed_table: list[tuple[Any, str, bool]] = []
         self._trades_to_restore: list[dict[str, Any]] = []
         self._expiry_memo: tuple[tuple[float, float, bool, time], datetime] | None = None
@@ -611,6 +620,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if every is not None and self._bars_seen and self._bars_seen % every == 0 \
                 and getattr(self, "_checkpointer", None) is not None:
             self.checkpoint()  # the state at the end of the previous bar's cycle
+        if not self._bars_seen:
+            self.data_warnings = warn_zero_volume(self._feeds(), self.sim.fill.volume_cap)
         self._bars_seen += 1
         if self._trades_to_restore:
             records, self._trades_to_restore = self._trades_to_restore, []

@@ -23,7 +23,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from finbot_bt.errors import ConfigError
+from finbot_bt.errors import ConfigError, did_you_mean
 
 RISK_CONFIG_VERSION = 1
 """Version of the ``to_dict`` layout; bumped on incompatible changes."""
@@ -386,7 +386,8 @@ def _table(where: str, data: object, allowed: set[str]) -> Mapping[str, Any]:
         raise ConfigError(f"{where} must be a table (mapping), got {type(data).__name__}")
     for key in data:
         if key not in allowed:
-            raise ConfigError(f"unknown key {key!r} in {where}; allowed keys: {sorted(allowed)}")
+            raise ConfigError(f"unknown key {key!r} in {where}{did_you_mean(key, allowed)} "
+                              f"(allowed keys: {sorted(allowed)})")
     return data
 
 

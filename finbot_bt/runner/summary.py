@@ -38,6 +38,9 @@ class RunSummary:
         Median submission-plus-report latency of fills, milliseconds; None without fills.
     total_slippage, total_commission : float
         Sum over fills of ``slippage * quantity`` and of commission, quote currency.
+    notes : tuple of str
+        What a reader must know to read the figures (which prices were used, data
+        warnings such as a volume cap on a feed without volume); printed under the table.
     """
 
     label: str
@@ -53,6 +56,7 @@ class RunSummary:
     median_latency_ms: float | None = None
     total_slippage: float = 0.0
     total_commission: float = 0.0
+    notes: tuple[str, ...] = ()
 
     @property
     def rejected(self) -> int:
@@ -69,8 +73,11 @@ def max_drawdown_pct(values: pd.Series) -> float:
     return float(drawdown.max())
 
 
-def summarize(label: str, broker: Any, strategy: Any = None) -> RunSummary:
-    """Summarise a finished run of ``broker`` (a FinbotBroker); ``strategy`` supplies the trade count."""
+def summarize(label: str, broker: Any, strategy: Any = None, notes: Sequence[str] = ()) -> RunSummary:
+    """Summarise a finished run of ``broker`` (a FinbotBroker); ``strategy`` supplies the trade count.
+
+    ``notes`` come first, then the broker's data warnings (``broker.data_warnings``).
+    """
     fills = broker.fills_frame()
     rejections = broker.rejections_frame()
     equity = broker.equity_frame()
@@ -92,6 +99,7 @@ def summarize(label: str, broker: Any, strategy: Any = None) -> RunSummary:
         median_latency_ms=None if latency is None else float(latency),
         total_slippage=float(fills["slippage_cost"].sum()) if not fills.empty else 0.0,
         total_commission=float(fills["commission"].sum()) if not fills.empty else 0.0,
+        notes=(*notes, *(f"warning: {w}" for w in getattr(broker, "data_warnings", ()))),
     )
 
 
@@ -151,6 +159,10 @@ def format_table(summaries: Sequence[RunSummary]) -> str:
     lines.append("  ".join(["-" * first, *("-" * w for w in widths)]))
     for name, values in rows:
         lines.append("  ".join([name.ljust(first), *(v.rjust(w) for v, w in zip(values, widths, strict=True))]))
+    notes = [(s.label, note) for s in summaries for note in s.notes]
+    if notes:
+        lines.append("")
+        lines += [f"{label}: {note}" if len(summaries) > 1 else note for label, note in notes]
     return "\n".join(lines)
 
 

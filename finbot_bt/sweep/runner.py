@@ -39,30 +39,32 @@ SYNCHRONOUS = "synchronous"
 
 
 class Progress:
-    """A one-line counter ``[done/total] n failed`` on a terminal, silent elsewhere."""
+    """A ``tqdm.auto`` counter of finished cells (``n failed`` as its postfix); silent when not interactive."""
 
     def __init__(self, total: int, *, skipped: int = 0, enabled: bool | None = None,
                  stream: IO[str] | None = None) -> None:
+        from tqdm.auto import tqdm
+
+        from finbot_bt.broker.progress import progress_enabled
+
         self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.enabled = progress_enabled(self.stream) if enabled is None else enabled
         self.total, self.done, self.failed, self.skipped = total, 0, 0, skipped
-        self._started = time.perf_counter()
+        self._bar: Any = tqdm(total=total, unit="cell", desc="sweep", file=self.stream, disable=not self.enabled)
+        if skipped:
+            self._bar.set_postfix_str(f"{skipped} resumed")
 
     def update(self, row: dict[str, Any]) -> None:
         """Count one finished cell."""
         self.done += 1
         self.failed += row.get("status") != "ok"
-        if self.enabled:
-            elapsed = time.perf_counter() - self._started
-            skipped = f", {self.skipped} resumed" if self.skipped else ""
-            self.stream.write(f"\rsweep [{self.done}/{self.total}] {self.failed} failed{skipped}, {elapsed:.1f}s")
-            self.stream.flush()
+        skipped = f", {self.skipped} resumed" if self.skipped else ""
+        self._bar.set_postfix_str(f"{self.failed} failed{skipped}", refresh=False)
+        self._bar.update(1)
 
     def close(self) -> None:
         """End the progress line."""
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        self._bar.close()
 
 
 def _cells(grid: GridSpec | Iterable[CellSpec] | str | Path, base_dir: Path | None) -> list[CellSpec]:
