@@ -18,6 +18,8 @@ non-numeric, infinite or negative volume.
 
 ``adjust="yahoo"`` reproduces Backtrader's ``YahooFinanceCSVData``: prices
 scaled by ``Adj Close`` and rounded to 2 decimals (see :data:`ADJUST_MODES`).
+In the Yahoo layout (an ``Adj Close`` column), rows with a ``null`` value are
+days without data and are skipped in both modes, as that feed does.
 """
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ def load_ohlcv(path: str | Path, *, adjust: Adjust = "raw") -> pd.DataFrame:
         raise DataError(f"data file not found: {file}")
     csv = file.suffix.lower() not in PARQUET_SUFFIXES
     try:
-        raw = pd.read_csv(file, **_CSV_OPTIONS) if csv else pd.read_parquet(file)
+        # Only an empty cell is missing: "null", "n/a" or "NaN" are values to judge, not silently NaN.
+        raw = pd.read_csv(file, keep_default_na=False, na_values=[""], **_CSV_OPTIONS) if csv \
+            else pd.read_parquet(file)
     except ImportError:
         raise DataError(f"reading {file} needs pyarrow: python -m pip install pyarrow") from None
     except (OSError, ValueError) as exc:
@@ -89,7 +93,7 @@ def normalise(raw: pd.DataFrame, source: str = "frame", *, adjust: Adjust = "raw
     if adjust not in ADJUST_MODES:
         raise DataError(f"{source}: adjust must be one of {', '.join(ADJUST_MODES)}, got {adjust!r}")
     frame = raw.rename(columns={c: str(c).strip().lower().replace(" ", "") for c in raw.columns})
-    if adjust == "yahoo":
+    if adjust == "yahoo" or "adjclose" in frame.columns:
         frame = _skip_null_rows(frame, source)
     index = _time_index(frame, source)
     missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
@@ -143,18 +147,18 @@ def _check_values(out: pd.DataFrame, source: str, rows: _RowNames) -> None:
                              (f"absurd (at or above {MAX_PRICE:g})", values >= MAX_PRICE)):
             if bool(bad.any()):
                 position = int(bad.argmax())
-                raise DataError(f"{source}: {rows.name(position)}, column {column!r}: price {values[position]!r} "
+                raise DataError(f"{source}: {rows.name(position)}, column {column!r}: price {float(values[position])!r} "
                                 f"is {problem}")
     inverted = (out["high"] < out["low"]).to_numpy()
     if bool(inverted.any()):
         position = int(inverted.argmax())
-        raise DataError(f"{source}: {rows.name(position)}, column 'high': high {out['high'].iloc[position]!r} "
-                        f"is below low {out['low'].iloc[position]!r}")
+        raise DataError(f"{source}: {rows.name(position)}, column 'high': high {float(out['high'].iloc[position])!r} "
+                        f"is below low {float(out['low'].iloc[position])!r}")
     volume = out["volume"].to_numpy()
     for problem, bad in (("not finite", ~np.isfinite(volume)), ("negative", volume < 0)):
         if bool(bad.any()):
             position = int(bad.argmax())
-            raise DataError(f"{source}: {rows.name(position)}, column 'volume': volume {volume[position]!r} "
+            raise DataError(f"{source}: {rows.name(position)}, column 'volume': volume {float(volume[position])!r} "
                             f"is {problem}")
 
 
@@ -163,7 +167,7 @@ def _skip_null_rows(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         raise DataError(f"{source}: adjust='yahoo' needs an 'Adj Close' column (Yahoo layout); "
                         "use adjust='raw' for other files")
     columns = [c for c in (*PRICE_COLUMNS, "adjclose", "volume") if c in frame.columns]
-    null = frame[columns].isna().any(axis=1)
+    null = (frame[columns].astype(str) == "null").any(axis=1)
     return frame[~null.to_numpy()]
 
 
@@ -173,7 +177,7 @@ def _adjust_like_yahoo(out: pd.DataFrame, frame: pd.DataFrame, source: str, rows
     bad = ~np.isfinite(adjusted) | (adjusted <= 0)
     if bool(bad.any()):
         position = int(bad.argmax())
-        raise DataError(f"{source}: {rows.name(position)}, column 'Adj Close': {adjusted[position]!r} is not "
+        raise DataError(f"{source}: {rows.name(position)}, column 'Adj Close': {float(adjusted[position])!r} is not "
                         "a finite price above 0")
     columns: dict[str, list[float]] = {name: [] for name in ("open", "high", "low", "close", "volume")}
     for o, h, low, c, v, adj in zip(out["open"].tolist(), out["high"].tolist(), out["low"].tolist(),
