@@ -147,7 +147,9 @@ def order_from_bt(
         symbol=symbol,
         side=OrderSide.BUY if bt_order.isbuy() else OrderSide.SELL,
         order_type=order_type,
-        quantity=to_decimal(abs(bt_order.created.size)),
+        # Backtrader signs sizes by side (sells negative). A buy(size=-5) or sell(size=-5) sent to the
+        # broker directly keeps its wrong sign here, so the core refuses it instead of trading 5 the other way.
+        quantity=to_decimal(bt_order.created.size if bt_order.isbuy() else -bt_order.created.size),
         limit_price=limit_price,
         stop_price=stop_price,
         trail_amount=trail_amount,
