@@ -21,7 +21,8 @@ Exit codes
 0 success; 1 unexpected internal error; 2 usage or configuration error;
 3 data error (missing or malformed data file); 4 strategy import error;
 5 the strategy raised during the run; 6 checkpoint error (missing,
-unreadable or failed verification); 7 regression drift. Errors are one line on stderr,
+unreadable or failed verification); 7 regression drift; 8 a sweep finished
+with one or more failed cells. Errors are one line on stderr,
 ``finbot-bt: error: ...``; ``--traceback`` shows the full traceback instead.
 """
 
@@ -55,6 +56,7 @@ class ExitCode(IntEnum):
     STRATEGY_FAILED = 5
     CHECKPOINT = 6
     REGRESSION = 7
+    SWEEP_CELLS_FAILED = 8
 
 
 class StrategyFailed(FinbotError):
@@ -249,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG, description="Backtrader backtests with realistic execution (finbot_bt).",
         epilog="exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 data error, "
-               "4 strategy import error, 5 strategy failed, 6 checkpoint error, 7 regression drift")
+               "4 strategy import error, 5 strategy failed, 6 checkpoint error, 7 regression drift, "
+               "8 sweep cells failed")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

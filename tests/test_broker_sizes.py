@@ -49,5 +49,5 @@ def test_broker_when_size_not_positive_then_rejected_with_reason_and_nothing_tra
 
 def test_backbroker_when_buy_size_negative_then_trades_the_other_way() -> None:
     # The documented difference: BackBroker executes the signed size, a "buy" of -5 sells 5.
-    log, broker = _run(bt.brokers.BackBroker(), "buy", -5)
+    log, _ = _run(bt.brokers.BackBroker(), "buy", -5)
     assert log[-1] == ("Completed", -5, "")

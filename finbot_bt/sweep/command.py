@@ -1,7 +1,8 @@
 """``finbot-bt sweep`` and ``finbot-bt regress``: the command-line ends of sweeps and regressions.
 
 ``cli.py`` owns the parser; these functions do the work and return exit
-statuses (0 ok; 7 regression drift, as ``finbot_bt.cli.ExitCode.REGRESSION``).
+statuses (0 ok; 7 regression drift, as ``finbot_bt.cli.ExitCode.REGRESSION``;
+8 a sweep finished with failed cells, as ``finbot_bt.cli.ExitCode.SWEEP_CELLS_FAILED``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 REGRESSION_EXIT = 7
+SWEEP_FAILED_EXIT = 8
 
 SHOWN = ["cell", "strategy", "data", "latency", "risk", "commission_model", "slippage_model", "seed",
          "status", "final_value", "return_pct", "max_drawdown_pct", "sharpe", "trades", "rejections",
@@ -34,7 +36,8 @@ def sweep_command(args: argparse.Namespace) -> int:
                       progress=progress_enabled(), retry_errors=args.retry_errors)
     print(format_sweep(table))
     print(f"\nresults: {out} ({len(table)} cells; read with finbot_bt.sweep.ResultStore(path).read())")
-    return 0
+    failed = int((table["status"] != "ok").sum()) if not table.empty else 0
+    return SWEEP_FAILED_EXIT if failed else 0
 
 
 def format_sweep(table: pd.DataFrame) -> str:
@@ -60,4 +63,4 @@ def regress_command(args: argparse.Namespace) -> int:
     return 0 if report.ok else REGRESSION_EXIT
 
 
-__all__ = ["REGRESSION_EXIT", "default_out", "format_sweep", "regress_command", "sweep_command"]
+__all__ = ["REGRESSION_EXIT", "SWEEP_FAILED_EXIT", "default_out", "format_sweep", "regress_command", "sweep_command"]
