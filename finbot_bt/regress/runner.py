@@ -64,7 +64,7 @@ def run_suite(path: str | Path, *, update: bool = False, only: set[str] | None =
         cell = run.cell(base)
         target = goldens / f"{run.name}.json"
         try:
-            got = golden_from_result(run.name, cell, run_backtest(cell))
+            got = golden_from_result(run.name, cell, run_backtest(cell), base)
         except Exception as exc:  # a broken run is a verdict, not a crash of the suite
             report.outcomes.append(RunOutcome(name=run.name, status="error",
                                               error=f"{type(exc).__name__}: {exc}"))
