@@ -19,6 +19,7 @@ import backtrader as bt
 from finbot_bt.broker import frames
 from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
 from finbot_bt.broker.data_checks import warn_zero_volume
+from finbot_bt.broker.display import broker_html, broker_repr
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
 from finbot_bt.broker.persistence import (
     BacktraderCommissionRef,
@@ -90,8 +91,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         much faster for backtests; False turns the journal off.
     session_open, session_close : datetime.time
         Trading session of daily bars, in simulated time: daily bars open at
-        ``session_open``; pandas bars stamped at midnight are placed at
-        ``session_close``.
+        ``session_open`` and are stamped at ``session_close``, whatever time the
+        feed gives them (see the README's "Timestamps").
     """
 
     params = (
@@ -125,6 +126,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         ("record_events", True),
         ("journal", None),
     )
+
+    def __repr__(self) -> str:
+        return broker_repr(self)  # settings, cash, value, open orders, rejections (broker.display)
+
+    def _repr_html_(self) -> str:
+        return broker_html(self)
 
     def __init__(self, **params: Any) -> None:
         # Backtrader's metaclass consumes the keyword parameters into ``self.p``.
