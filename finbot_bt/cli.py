@@ -74,8 +74,8 @@ _CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
 
 # ---------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> ExitCode:
+    from finbot_bt.broker.progress import progress_enabled
     from finbot_bt.runner.demo import run_demo
-    from finbot_bt.runner.progress import progress_enabled
     from finbot_bt.runner.summary import format_table, summary_frame
 
     default, realistic = run_demo(progress=progress_enabled())
@@ -115,11 +115,11 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int, file:
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
     from finbot_bt.broker import FinbotBroker
+    from finbot_bt.broker.progress import progress_enabled
     from finbot_bt.runner.backtest import run_backtest
     from finbot_bt.runner.config import RunConfig, load_run_config
+    from finbot_bt.runner.loader import check_strategy_params, load_strategy
     from finbot_bt.runner.loading import price_note
-    from finbot_bt.runner.progress import progress_enabled
-    from finbot_bt.runner.strategies import check_strategy_params, load_strategy
     from finbot_bt.runner.summary import format_table, summary_frame
 
     if args.config is not None:
@@ -215,7 +215,7 @@ def cmd_sweep(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_regress(args: argparse.Namespace) -> ExitCode:
-    from finbot_bt.sweep.command import regress_command
+    from finbot_bt.regress.command import regress_command
 
     return ExitCode(regress_command(args))
 

@@ -274,7 +274,7 @@ def test_run_when_adjust_yahoo_then_matches_backtrader_yahoo_feed_and_summary_sa
     import backtrader as bt
 
     from finbot_bt import FinbotBroker
-    from finbot_bt.runner.strategies import SmaCross
+    from finbot_bt.broker.strategies import SmaCross
     from tests.test_loading import write_yahoo
 
     path = write_yahoo(tmp_path / "yahoo.csv")
@@ -286,14 +286,14 @@ def test_run_when_adjust_yahoo_then_matches_backtrader_yahoo_feed_and_summary_sa
     expected = f"{cerebro.broker.getvalue():,.2f}"
     finals = {}
     for argv in ([], ["--adjust", "yahoo"]):
-        code, out, err = _run(capsys, "run", "finbot_bt.runner.strategies:SmaCross", "--data", str(path), *argv)
+        code, out, err = _run(capsys, "run", "finbot_bt.broker.strategies:SmaCross", "--data", str(path), *argv)
         assert code == ExitCode.OK, err
         finals[tuple(argv)] = next(line.split()[-1] for line in out.splitlines() if line.startswith("final value"))
         assert ("adjusted by Adj Close and rounded to 2 decimals" in out) is bool(argv)
         assert ("prices: raw, as in the files (Adj Close ignored" in out) is not bool(argv)
     assert finals[("--adjust", "yahoo")] == expected != finals[()]
     config = _config(tmp_path, 'adjust = "yahoo"\n')  # the TOML key does the same
-    code, out, _ = _run(capsys, "run", "finbot_bt.runner.strategies:SmaCross", "--data", str(path),
+    code, out, _ = _run(capsys, "run", "finbot_bt.broker.strategies:SmaCross", "--data", str(path),
                         "--config", str(config))
     assert code == ExitCode.OK
     assert next(line.split()[-1] for line in out.splitlines() if line.startswith("final value")) == expected
@@ -426,9 +426,9 @@ def test_console_script_when_data_missing_then_one_line_and_exit_3(tmp_path: Pat
 def test_progress_bar_when_slow_then_draws_and_when_fast_then_silent() -> None:
     import io
 
+    from finbot_bt.broker.progress import ProgressBar
+    from finbot_bt.broker.strategies import SmaCross
     from finbot_bt.runner.backtest import run_backtest, sample_frames
-    from finbot_bt.runner.progress import ProgressBar
-    from finbot_bt.runner.strategies import SmaCross
 
     for delay, drawn in ((0.0, True), (1e9, False)):
         stream = io.StringIO()
@@ -445,7 +445,7 @@ def test_progress_enabled_when_not_a_terminal_then_off_and_in_jupyter_then_on(
     import io
     import types
 
-    from finbot_bt.runner.progress import in_notebook, progress_enabled
+    from finbot_bt.broker.progress import in_notebook, progress_enabled
 
     assert progress_enabled(io.StringIO()) is False  # pytest's captured output is not a terminal
     assert in_notebook() is False

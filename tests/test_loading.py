@@ -12,13 +12,13 @@ import pytest
 
 from finbot_bt import FinbotBroker
 from finbot_bt.broker.data_checks import ZeroVolumeWarning
+from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.data import sample_path
 from finbot_bt.errors import ConfigError
 from finbot_bt.execution.fills import FillConfig, ParticipationCap
 from finbot_bt.runner.backtest import run_backtest, sample_frames
 from finbot_bt.runner.errors import DataError
 from finbot_bt.runner.loading import load_ohlcv, normalise, price_note
-from finbot_bt.runner.strategies import SmaCross
 from tests.bt_harness import make_ohlcv, pandas_feed
 
 

@@ -70,7 +70,7 @@ def test_regress_when_suite_with_file_strategy_moves_then_goldens_still_match(
     suite = copy_suite(tmp_path / "here")
     (suite.parent / "strategies").mkdir()
     (suite.parent / "strategies" / "local.py").write_text(
-        "from finbot_bt.runner.strategies import SmaCross\n\n\nclass Local(SmaCross):\n    pass\n")
+        "from finbot_bt.broker.strategies import SmaCross\n\n\nclass Local(SmaCross):\n    pass\n")
     suite.write_text(suite.read_text() + '\n[[run]]\nname = "local_file"\nstrategy = "strategies/local.py:Local"\n'
                      'params = { fast = 5, slow = 20 }\ndata = ["data/walk_a.csv"]\n')
     assert main(["regress", str(suite), "--update", "--run", "local_file"]) == ExitCode.OK

@@ -38,8 +38,8 @@ def write_data(folder: Path) -> None:
 def grid_table(**overrides: Any) -> dict[str, Any]:
     table: dict[str, Any] = {
         "strategies": [
-            {"path": "finbot_bt.runner.strategies:SmaCross", "params": {"fast": [5, 10], "slow": 20, "stake": 0.5}},
-            {"path": "finbot_bt.sweep.strategies:LimitPullback", "params": {"pullback_pct": 0.5, "stake": 20}},
+            {"path": "finbot_bt.broker.strategies:SmaCross", "params": {"fast": [5, 10], "slow": 20, "stake": 0.5}},
+            {"path": "finbot_bt.broker.strategies:LimitPullback", "params": {"pullback_pct": 0.5, "stake": 20}},
         ],
         "data": {"a": "walk_a.csv", "ab": ["walk_a.csv", "walk_b.csv"]},
         "broker": {"latency": ["instant", "slow"], "risk": ["none", "tight"], "commission": "ibkr", "seed": 4},
@@ -85,7 +85,7 @@ def test_grid_when_key_unknown_then_config_error_names_it(tmp_path: Path) -> Non
 def test_grid_when_loaded_from_toml_then_data_paths_relative_to_file(tmp_path: Path) -> None:
     write_data(tmp_path)
     (tmp_path / "grid.toml").write_text(
-        '[[strategies]]\npath = "finbot_bt.runner.strategies:SmaCross"\nparams = { fast = [5, 8] }\n'
+        '[[strategies]]\npath = "finbot_bt.broker.strategies:SmaCross"\nparams = { fast = [5, 8] }\n'
         '[data]\na = "walk_a.csv"\nsynth = "bundled:synthetic_daily.csv"\n'
         '[broker]\nlatency = ["instant", "colo"]\n[latency.colo]\nsubmission_ms = 1\nfill_max_ms = 3\n')
     _grid, cells = load_grid(tmp_path / "grid.toml")
@@ -119,7 +119,7 @@ def test_sweep_when_run_on_local_cluster_with_two_workers_then_table_equals_seri
 
 
 FLAKY = """
-from finbot_bt.runner.strategies import SmaCross
+from finbot_bt.broker.strategies import SmaCross
 
 
 class Flaky(SmaCross):
@@ -144,11 +144,11 @@ def test_sweep_when_cell_raises_then_row_reports_error_and_others_finish(
 
 
 @pytest.mark.parametrize(("strategies", "error", "expected"), [
-    ([{"path": "finbot_bt.runner.strategies:SmaCross", "params": {"fats": [5, 10]}}], ConfigError,
+    ([{"path": "finbot_bt.broker.strategies:SmaCross", "params": {"fats": [5, 10]}}], ConfigError,
      "grid: unknown key 'params.fats'; did you mean 'fast'?"),
-    ([{"path": "finbot_bt.runner.strategies:SmaCross", "params": {"stake": [0.5, "oops"]}}], ConfigError,
+    ([{"path": "finbot_bt.broker.strategies:SmaCross", "params": {"stake": [0.5, "oops"]}}], ConfigError,
      "key 'params.stake': SmaCross.stake defaults to 0.95, so it takes a number, got 'oops'"),
-    ([{"path": "finbot_bt.runner.strategies:NoSuchStrategy"}], StrategyImportError, "NoSuchStrategy"),
+    ([{"path": "finbot_bt.broker.strategies:NoSuchStrategy"}], StrategyImportError, "NoSuchStrategy"),
 ], ids=["misspelt-param", "param-type", "missing-strategy"])
 def test_sweep_when_grid_invalid_then_refused_before_any_cell_runs(
         tmp_path: Path, monkeypatch: Any, strategies: Any, error: type[Exception], expected: str) -> None:
@@ -263,7 +263,7 @@ def test_sweep_command_when_param_misspelt_then_exit_2_before_running(
 
     write_data(tmp_path)
     grid = tmp_path / "grid.toml"
-    grid.write_text('[[strategies]]\npath = "finbot_bt.runner.strategies:SmaCross"\n'
+    grid.write_text('[[strategies]]\npath = "finbot_bt.broker.strategies:SmaCross"\n'
                     'params = { fast = [5, 8], slwo = 20 }\n[data]\na = "walk_a.csv"\n')
     assert main(["sweep", "--grid", str(grid), "--workers", "2", "--out", str(tmp_path / "o")]) == ExitCode.USAGE
     err = capsys.readouterr().err.strip()

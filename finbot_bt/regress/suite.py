@@ -12,7 +12,7 @@ Example::
 
     [[run]]
     name = "sma_normal"
-    strategy = "finbot_bt.runner.strategies:SmaCross"
+    strategy = "finbot_bt.broker.strategies:SmaCross"
     params = { fast = 10, slow = 30 }
     data = ["bundled:synthetic_daily.csv"]  # relative to this file, or bundled:NAME
     latency = "normal"                      # profile name or { submission_ms = ..., ... }

@@ -1,4 +1,8 @@
-"""Run one strategy on OHLCV frames through a FinbotBroker, and collect what the reports need."""
+"""The one run function of finbot_bt: a strategy on OHLCV frames through a FinbotBroker.
+
+``finbot-bt run``, the demo, sweep cells and regression runs all go through
+:func:`run_backtest`; it returns what summaries and reports need.
+"""
 
 from __future__ import annotations
 
@@ -72,6 +76,8 @@ def run_backtest(
     progress: bool = False,
     stdstats: bool = True,
     notes: Sequence[str] = (),
+    analyzers: Sequence[tuple[Any, Mapping[str, Any]]] = (),
+    fresh_order_refs: bool = False,
 ) -> RunResult:
     """Run ``strategy`` on ``frames`` (``{symbol: frame}`` or ``[(symbol, frame)]``, normalised OHLCV).
 
@@ -89,6 +95,11 @@ def run_backtest(
         Keep Backtrader's standard observers (needed by ``cerebro.plot()``).
     notes : sequence of str
         Lines for the summary (the broker's data warnings are added after them).
+    analyzers : sequence of (analyzer class, keyword arguments)
+        More Backtrader analyzers (Backtrader's TradeAnalyzer, as ``trades``, is always added).
+    fresh_order_refs : bool
+        Restart Backtrader's process-wide order numbering, so that runs in one
+        process (a sweep worker) number their orders alike.
 
     Raises
     ------
@@ -96,13 +107,13 @@ def run_backtest(
         ``frames`` is neither a mapping nor a sequence of ``(str, DataFrame)`` pairs.
     """
     pairs = frame_pairs(frames)
-    analyzers = [TRADE_ANALYZER]
+    added = [TRADE_ANALYZER, *analyzers]
     if progress:
-        analyzers.append((ProgressBar, {"total": max(len(frame) for _, frame in pairs)}))
+        added.append((ProgressBar, {"total": max(len(frame) for _, frame in pairs)}))
     cerebro, result = run_cerebro(
         [make_feed(frame, symbol) for symbol, frame in pairs],
         broker if broker is not None else FinbotBroker(), strategy, strategy_params,
-        analyzers=analyzers, stdstats=stdstats,
+        analyzers=added, stdstats=stdstats, fresh_order_refs=fresh_order_refs,
     )
     used = cerebro.broker
     return RunResult(label=label, broker=used, strategy=result, cerebro=cerebro,

@@ -106,13 +106,6 @@ class CellSpec:
         return row
 
 
-def import_strategy(path: str) -> Any:
-    """Import ``"package.module:ClassName"`` or ``"path/to/file.py:ClassName"`` (as ``finbot-bt run``)."""
-    from finbot_bt.runner.strategies import load_strategy
-
-    return load_strategy(path)
-
-
 def validate_cells(cells: Sequence[CellSpec], where: str = "grid") -> None:
     """Check every cell before any runs: strategies import, params fit them, data files load.
 
@@ -126,7 +119,7 @@ def validate_cells(cells: Sequence[CellSpec], where: str = "grid") -> None:
         A data file is missing or has a bad value.
     """
     from finbot_bt.runner.errors import DataError, StrategyImportError
-    from finbot_bt.runner.strategies import check_strategy_params, load_strategy
+    from finbot_bt.runner.loader import check_strategy_params, load_strategy
     from finbot_bt.sweep.data import cached_ohlcv
 
     strategies: dict[str, Any] = {}
@@ -174,5 +167,4 @@ def build_risk(table: Mapping[str, Any] | None) -> RiskConfig | None:
     return None if table is None else RiskConfig.from_dict(table)
 
 
-__all__ = ["CellSpec", "build_commission", "build_latency", "build_risk", "build_slippage", "import_strategy",
-           "validate_cells"]
+__all__ = ["CellSpec", "build_commission", "build_latency", "build_risk", "build_slippage", "validate_cells"]

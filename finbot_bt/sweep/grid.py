@@ -5,7 +5,7 @@ Unknown keys are rejected with a :class:`~finbot_bt.errors.ConfigError`
 naming the key. Example::
 
     [[strategies]]
-    path = "finbot_bt.runner.strategies:SmaCross"
+    path = "finbot_bt.broker.strategies:SmaCross"
     params = { fast = [5, 10], slow = [20, 40], stake = 0.5 }   # lists are axes
 
     [data]                      # name -> file path (or list of paths), relative to this file

@@ -1,8 +1,11 @@
-"""The example strategy and the loader for user strategies.
+"""The one strategy loader of finbot_bt: ``finbot-bt run``, sweeps and regressions all use it.
 
 ``load_strategy("path/to/file.py:MyStrategy")`` imports a file by path;
 ``load_strategy("package.module:MyStrategy")`` imports a module from
-``sys.path`` (the current directory included).
+``sys.path`` (the current directory included). :func:`check_strategy_params`
+checks params against the strategy before a run. The strategies shipped with
+finbot_bt live in :mod:`finbot_bt.broker.strategies`
+(``finbot_bt.broker.strategies:SmaCross``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from finbot_bt.broker.engine import is_strategy_class
-from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.errors import ConfigError, did_you_mean
 from finbot_bt.runner.errors import StrategyImportError
 
@@ -128,4 +130,4 @@ def _fits(value: Any, expected: str) -> bool:
     return isinstance(value, str)
 
 
-__all__ = ["SmaCross", "check_strategy_params", "load_strategy", "strategy_param_names"]
+__all__ = ["check_strategy_params", "load_strategy", "strategy_param_names"]
