@@ -440,6 +440,18 @@ def test_progress_bar_when_slow_then_draws_and_when_fast_then_silent() -> None:
         assert ("504/504" in stream.getvalue()) is drawn  # tqdm's counter
 
 
+def test_run_backtest_when_progress_default_then_follows_interactivity(monkeypatch: pytest.MonkeyPatch) -> None:
+    from finbot_bt.broker.strategies import SmaCross
+    from finbot_bt.runner import backtest
+
+    frames = backtest.sample_frames()
+    assert "progressbar" not in backtest.run_backtest(SmaCross, frames, stdstats=False).strategy.analyzers.getnames()
+    monkeypatch.setattr(backtest, "progress_enabled", lambda: True)  # a terminal or a notebook
+    assert "progressbar" in backtest.run_backtest(SmaCross, frames, stdstats=False).strategy.analyzers.getnames()
+    assert "progressbar" not in backtest.run_backtest(SmaCross, frames, stdstats=False,
+                                                      progress=False).strategy.analyzers.getnames()
+
+
 def test_progress_enabled_when_not_a_terminal_then_off_and_in_jupyter_then_on(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import io

@@ -1,6 +1,7 @@
 """Progress of long backtests with tqdm (``tqdm.auto``: a text bar in terminals, a widget in Jupyter).
 
-The bar is an analyzer, so it advances once per bar of the strategy. It
+The bar is an analyzer, so it advances once per bar of the strategy (a
+widget in Jupyter when ``ipywidgets`` is installed, else a text bar). It
 appears only after ``delay`` seconds (short runs never show it) and only in an
 interactive session: :func:`progress_enabled` is true in a terminal (stdout and
 stderr both TTYs) and in a Jupyter kernel, false when output goes to a pipe, a
@@ -11,10 +12,16 @@ reaches the simulator, so results stay deterministic.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import IO, Any
 
 import backtrader as bt
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():
+    # In Jupyter without ipywidgets tqdm.auto warns and falls back to the text bar: the fallback is fine.
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 
 def progress_enabled(stream: IO[str] | None = None) -> bool:

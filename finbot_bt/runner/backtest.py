@@ -14,7 +14,7 @@ import pandas as pd
 
 from finbot_bt.broker import FinbotBroker
 from finbot_bt.broker.engine import TRADE_ANALYZER, run_cerebro
-from finbot_bt.broker.progress import ProgressBar
+from finbot_bt.broker.progress import ProgressBar, progress_enabled
 from finbot_bt.data import SAMPLE_SYMBOL, sample_path
 from finbot_bt.errors import ConfigError
 from finbot_bt.runner.loading import load_ohlcv, make_feed
@@ -73,7 +73,7 @@ def run_backtest(
     broker: Any = None,
     label: str = "FinbotBroker",
     strategy_params: Mapping[str, Any] | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     stdstats: bool = True,
     notes: Sequence[str] = (),
     analyzers: Sequence[tuple[Any, Mapping[str, Any]]] = (),
@@ -89,8 +89,9 @@ def run_backtest(
         Name of the run in summaries and reports.
     strategy_params : mapping or None
         Backtrader params for the strategy.
-    progress : bool
-        Show a tqdm progress bar (only after a few seconds).
+    progress : bool or None
+        Show a tqdm progress bar (only after a few seconds); None (default) shows it
+        in terminals and Jupyter, not when output is not interactive.
     stdstats : bool
         Keep Backtrader's standard observers (needed by ``cerebro.plot()``).
     notes : sequence of str
@@ -108,7 +109,7 @@ def run_backtest(
     """
     pairs = frame_pairs(frames)
     added = [TRADE_ANALYZER, *analyzers]
-    if progress:
+    if progress if progress is not None else progress_enabled():
         added.append((ProgressBar, {"total": max(len(frame) for _, frame in pairs)}))
     cerebro, result = run_cerebro(
         [make_feed(frame, symbol) for symbol, frame in pairs],

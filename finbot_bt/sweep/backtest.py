@@ -59,7 +59,7 @@ def backtest_cell(cell: CellSpec) -> BacktestResult:
     frames = [(symbol_for(path), cached_ohlcv(path)) for path in cell.data_paths]
     # Backtrader's order refs are a process-wide counter: restart it so every cell numbers alike.
     result = run_backtest(load_strategy(cell.strategy), frames, broker=broker, label=cell.strategy,
-                          strategy_params=cell.strategy_params, stdstats=False, fresh_order_refs=True,
+                          strategy_params=cell.strategy_params, stdstats=False, fresh_order_refs=True, progress=False,
                           analyzers=[(TradeLog, {"_name": "finbot_trades"})])
     trades = list(result.strategy.analyzers.finbot_trades.get_analysis())
     return BacktestResult(metrics=_summary(cell, broker, trades), fills=metrics.fill_records(broker.events),
