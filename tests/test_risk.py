@@ -404,6 +404,19 @@ def test_drawdown_latch_when_enable_trading_then_active_and_rebased() -> None:
     assert _refusal(sim, "buy", 1)[0] is R.INSUFFICIENT_FUNDS  # past the risk layer: cash is all invested
 
 
+def test_drawdown_latch_when_bracket_exits_of_filled_entry_then_both_pass_as_reductions() -> None:
+    sim = _sim(10000, drawdown_limit=DrawdownLimitRule(max_daily_drawdown_pct=d(5)))
+    sim.submit_order(order("buy", 100, order_id="entry-d"), T0)
+    _bar(sim, {"SPY": "100"}, daily(1))
+    _bar(sim, {"SPY": "90"}, daily(2))
+    assert sim.trading_state is TradingState.REDUCING
+    stop = sim.submit_order(order("sell", 100, "stop", stop="80", parent="entry-d"), daily(2))
+    take = sim.submit_order(order("sell", 100, "limit", limit="120", parent="entry-d"), daily(2))
+    # One-cancels-other exits close the same 100 once: both reduce, neither is refused.
+    assert (stop.rejection_reason, take.rejection_reason) == (None, None)
+    assert _refusal(sim, "sell", 1)[0] is R.RISK_DRAWDOWN_LIMIT  # a real new short still is
+
+
 def test_drawdown_when_breached_between_bars_then_order_refused_and_event_at_next_bar() -> None:
     sim = _bought(20000, drawdown_limit=DrawdownLimitRule(max_daily_drawdown_pct=d(5)))
     sim.add_cash(d(-2000))  # a withdrawal looks like a loss: 18000 vs 20000

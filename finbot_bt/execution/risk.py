@@ -151,6 +151,15 @@ class RiskEngine:
             self.bucket_level -= self.bucket_unit
         return None
 
+    def adds_nothing(self, order: Order, sim: RiskContext) -> bool:
+        """True when ``order`` cannot make its side's worst case any worse (a bracket exit,
+        an OCO sibling no larger than one already open): a reduction while latched."""
+        if not self._uses_book:
+            return False
+        self._book.attach(sim)
+        self._book.settle()
+        return self._book.added_by(order) == 0
+
     def _check_notional(self, order: Order, sim: RiskContext) -> Refusal | None:
         price = sim.reference_price(order)
         if price is None:

@@ -118,13 +118,15 @@ def normalise(raw: pd.DataFrame, source: str = "frame", *, adjust: Adjust = "raw
 
 
 class _RowNames:
+    # Rows are numbered from 1 in the source's order; skipped rows (Yahoo's null rows) keep their numbers.
     def __init__(self, frame: pd.DataFrame, index: pd.DatetimeIndex, header_lines: int) -> None:
-        self.positions = list(frame.index) if header_lines else list(range(len(frame)))
+        numbered = pd.api.types.is_integer_dtype(frame.index.dtype)
+        self.positions = [int(i) for i in frame.index] if numbered else list(range(len(frame)))
         self.index = index
         self.header_lines = header_lines
 
     def name(self, position: int) -> str:
-        row = int(self.positions[position]) + 1 if self.header_lines else position + 1
+        row = self.positions[position] + 1
         line = f" (line {row + self.header_lines})" if self.header_lines else ""
         return f"row {row}{line}, {self.index[position]}"
 
