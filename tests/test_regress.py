@@ -94,7 +94,10 @@ def test_regress_when_golden_missing_then_fails_and_says_how_to_create_it(
 def test_suite_when_key_unknown_then_config_error_names_it(tmp_path: Path) -> None:
     suite = copy_suite(tmp_path)
     edit(suite, "seed = 7", "seed = 7\nsed = 8")
-    with pytest.raises(ConfigError, match=r"unknown key 'run\.1\.sed'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'run\.1\.sed'; did you mean 'seed'\?"):
+        load_suite(suite)
+    edit(suite, "seed = 7\nsed = 8", 'seed = "7"')
+    with pytest.raises(ConfigError, match=r"run\.1\.seed: Input should be a valid integer"):
         load_suite(suite)
 
 

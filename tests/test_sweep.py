@@ -82,6 +82,23 @@ def test_grid_when_key_unknown_then_config_error_names_it(tmp_path: Path) -> Non
         grid_from_dict(grid_table(commission={"ibkr": {"kind": "percent", "rate": "x"}}))
 
 
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"broker": {"latncy": "slow"}}, "unknown key 'broker.latncy'; did you mean 'latency'?"),
+    ({"strategies": [{"path": "finbot_bt.broker.strategies:SmaCross", "parms": {}}]},
+     "unknown key 'strategies.0.parms'; did you mean 'params'?"),
+    ({"latency": {"colo": {"submision_ms": 1}}, "broker": {"latency": "colo"}},
+     "unknown key 'submision_ms'; did you mean 'submission_ms'?"),
+    ({"broker": {"seed": [True]}}, "broker.seed.0: Input should be a valid integer"),
+    ({"broker": {"seed": ["7"]}}, "broker.seed.0: Input should be a valid integer"),
+    ({"broker": {"seed": 7.0}}, "broker.seed.0: Input should be a valid integer"),
+], ids=["broker-key", "strategy-key", "latency-key", "seed-bool", "seed-str", "seed-float"])
+def test_grid_when_key_misspelt_or_type_loose_then_config_error_with_suggestion(
+        overrides: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        grid_from_dict(grid_table(**overrides))
+    assert expected in str(caught.value)
+
+
 def test_grid_when_loaded_from_toml_then_data_paths_relative_to_file(tmp_path: Path) -> None:
     write_data(tmp_path)
     (tmp_path / "grid.toml").write_text(

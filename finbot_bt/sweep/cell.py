@@ -142,7 +142,7 @@ def _table(model: type[_T], where: str, table: Mapping[str, Any]) -> _T:
     try:
         return model.model_validate(dict(table))
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {describe_validation_error(exc)}") from None
+        raise ConfigError(f"{where}: {describe_validation_error(exc, model)}") from None
 
 
 def build_commission(table: Mapping[str, Any]) -> CommissionModel:
