@@ -86,7 +86,8 @@ class _Link:
 class RiskBook:
     """Per-symbol open quantities and running totals of exposure and position value."""
 
-    __slots__ = ("_dirty", "_followed", "_links", "_open", "_parent_filled", "_terms", "buys", "gross", "missing",
+    __slots__ = ("_dirty", "_exits", "_followed", "_links", "_open", "_parent_filled", "_terms", "buys", "gross",
+                 "missing",
                  "net_long", "net_short", "sells", "sim", "value")
 
     def __init__(self) -> None:
@@ -95,6 +96,7 @@ class RiskBook:
         self._open: dict[str, LinkKey] = {}  # order id -> its link
         self._links: dict[LinkKey, _Link] = {}
         self._parent_filled: dict[str, Decimal] = {}  # bracket parent id -> quantity filled so far
+        self._exits: dict[str, set[LinkKey]] = {}  # bracket parent id -> its exits' links
         self.buys: dict[str, Decimal] = {}
         self.sells: dict[str, Decimal] = {}
         self._terms: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
@@ -118,7 +120,7 @@ class RiskBook:
     def rebuild(self, sim: BookSource) -> None:
         """Recompute everything from ``sim``'s open orders and positions."""
         self.sim = sim
-        self._open, self._links, self._parent_filled = {}, {}, {}
+        self._open, self._links, self._parent_filled, self._exits = {}, {}, {}, {}
         self.buys, self.sells, self._terms, self.missing, self._dirty = {}, {}, {}, set(), set()
         self.gross = self.net_long = self.net_short = self.value = ZERO
         for order in sim.open_orders():
@@ -149,9 +151,11 @@ class RiskBook:
         link = self._links.get(key)
         if link is None:
             link = self._links[key] = _Link(order.parent_id)
-            if order.parent_id is not None and order.parent_id not in self._parent_filled:
-                parent = self.sim.get_order(order.parent_id) if self.sim is not None else None
-                self._parent_filled[order.parent_id] = parent.filled_quantity if parent is not None else ZERO
+            if order.parent_id is not None:
+                if order.parent_id not in self._parent_filled:
+                    parent = self.sim.get_order(order.parent_id) if self.sim is not None else None
+                    self._parent_filled[order.parent_id] = parent.filled_quantity if parent is not None else ZERO
+                self._exits.setdefault(order.parent_id, set()).add(key)
         self._open[order.order_id] = key
         link.members[order.order_id] = order.remaining_quantity
         link.filled += order.filled_quantity
@@ -175,13 +179,16 @@ class RiskBook:
         if not link.members:
             del self._links[key]
             parent_id = link.parent_id
-            if parent_id is not None and not any(k[0] == key[0] for k in self._links):
-                self._parent_filled.pop(parent_id, None)
+            if parent_id is not None:
+                exits = self._exits[parent_id]
+                exits.discard(key)
+                if not exits:
+                    del self._exits[parent_id]
+                    self._parent_filled.pop(parent_id, None)
 
     def _parent_fill(self, parent_id: str, filled: Decimal) -> None:
         self._parent_filled[parent_id] = filled
-        link = f"parent:{parent_id}"
-        for key in [k for k in self._links if k[0] == link]:
+        for key in self._exits.get(parent_id, ()):
             self._revalue(key, self._links[key])
             self._dirty.add(key[1])
 
