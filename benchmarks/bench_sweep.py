@@ -40,7 +40,7 @@ def make_cells(folder: Path, cells: int, bars: int) -> list[CellSpec]:
         frame.index.name = "date"
         frame.to_csv(folder / f"{name}.csv")
     grid = grid_from_dict({
-        "strategies": [{"path": "finbot_bt.sweep.strategies:LimitPullback",
+        "strategies": [{"path": "finbot_bt.broker.strategies:LimitPullback",
                         "params": {"pullback_pct": [0.2, 0.4, 0.6, 0.8, 1.0], "hold_bars": [3, 6]}}],
         "data": {"ab": ["walk_a.csv", "walk_b.csv"]},
         "broker": {"latency": ["instant", "normal"], "commission": ["ibkr"], "seed": [1, 2]},

@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from finbot_bt import FinbotBroker
+from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.contracts.latency import LatencyConfig
 from finbot_bt.runner.backtest import run_backtest, sample_frames
-from finbot_bt.runner.strategies import SmaCross
 from finbot_bt.runner.summary import format_table
 
 SLOW_LINK = LatencyConfig(submission_latency=timedelta(hours=20), name="20h")

@@ -1,8 +1,8 @@
 """Risk limits and the kill switch.
 
 Pre-trade rules refuse orders with a typed reason (``order.info.reject_reason``);
-the kill switch (``broker.sim.disable_trading``) halts trading and cancels open
-orders until ``broker.sim.enable_trading()``. Rejections are values, not
+the kill switch (``cerebro.broker.disable_trading``, here ``self.broker`` in the
+strategy) halts trading and cancels open orders until ``enable_trading()``. Rejections are values, not
 exceptions: the strategy keeps running.
 Run: python examples/04_risk_and_kill_switch.py
 """
@@ -37,10 +37,10 @@ class Scripted(bt.Strategy):
         bar = len(self)
         if bar == 40:
             print(f"  bar {bar:3d}: KILL SWITCH (position {self.position.size:g})")
-            self.broker.sim.disable_trading(reason="manual kill switch")
+            self.broker.disable_trading("manual kill switch")
         elif bar == 60:
             print(f"  bar {bar:3d}: trading enabled again; selling down in clips of 500")
-            self.broker.sim.enable_trading(reason="risk review done")
+            self.broker.enable_trading("risk review done")
         elif bar > 60 and bar % 7 == 0 and self.position:
             self.sell(size=min(500, self.position.size))  # order_size caps every order, reducing ones too
         elif bar < 60 and bar % 3 == 0:

@@ -11,9 +11,9 @@ import itertools
 from decimal import Decimal
 
 from finbot_bt import FinbotBroker
+from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.execution.commission import PercentCommission
 from finbot_bt.runner.backtest import run_backtest, sample_frames
-from finbot_bt.runner.strategies import SmaCross
 
 FAST = (5, 10, 20)
 SLOW = (30, 50)

@@ -80,7 +80,7 @@ def session(start, stop, checkpoint_dir, kill_at=0, **extra):
     strategy = cerebro.run()[0]
     book = {"cash": round(broker.getcash(), 6), "value": round(broker.getvalue(), 6),
             "position": broker.getposition(cerebro.datas[0]).size,
-            "open_orders": len(broker.sim.open_orders())}
+            "open_orders": len(broker.get_orders_open())}
     return {"notifications": strategy.notifications, "book": book}
 
 

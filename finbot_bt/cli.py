@@ -21,7 +21,8 @@ Exit codes
 0 success; 1 unexpected internal error; 2 usage or configuration error;
 3 data error (missing or malformed data file); 4 strategy import error;
 5 the strategy raised during the run; 6 checkpoint error (missing,
-unreadable or failed verification); 7 regression drift. Errors are one line on stderr,
+unreadable or failed verification); 7 regression drift; 8 a sweep finished
+with one or more failed cells. Errors are one line on stderr,
 ``finbot-bt: error: ...``; ``--traceback`` shows the full traceback instead.
 """
 
@@ -29,14 +30,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from enum import IntEnum
-from typing import Any
+from typing import Any, NoReturn
 
 from finbot_bt import __version__
-from finbot_bt.errors import CheckpointError, ConfigError, FinbotError
+from finbot_bt.errors import CheckpointError, ConfigError, FinbotError, did_you_mean
 from finbot_bt.runner.errors import DataError, StrategyImportError
 
 PROG = "finbot-bt"
@@ -54,6 +57,7 @@ class ExitCode(IntEnum):
     STRATEGY_FAILED = 5
     CHECKPOINT = 6
     REGRESSION = 7
+    SWEEP_CELLS_FAILED = 8
 
 
 class StrategyFailed(FinbotError):
@@ -71,8 +75,8 @@ _CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
 
 # ---------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> ExitCode:
+    from finbot_bt.broker.progress import progress_enabled
     from finbot_bt.runner.demo import run_demo, write_demo_report
-    from finbot_bt.runner.progress import progress_enabled
     from finbot_bt.runner.summary import format_table
 
     default, realistic = run_demo(progress=progress_enabled())
@@ -85,7 +89,7 @@ def cmd_demo(args: argparse.Namespace) -> ExitCode:
 
 
 # ---------------------------------------------------------------------- run
-def _frames(paths: Sequence[str]) -> list[tuple[str, Any]]:
+def _frames(paths: Sequence[str], adjust: Any = "raw") -> list[tuple[str, Any]]:
     from finbot_bt.runner.loading import load_ohlcv, symbol_for
 
     frames: list[tuple[str, Any]] = []
@@ -97,16 +101,22 @@ def _frames(paths: Sequence[str]) -> list[tuple[str, Any]]:
             n += 1
             symbol = f"{base}_{n}"
         seen.add(symbol)
-        frames.append((symbol, load_ohlcv(path)))
+        frames.append((symbol, load_ohlcv(path, adjust=adjust)))
     return frames
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> ExitCode:
     from finbot_bt.broker import FinbotBroker
+    from finbot_bt.broker.progress import progress_enabled
     from finbot_bt.runner.backtest import run_backtest
     from finbot_bt.runner.config import RunConfig, load_run_config
-    from finbot_bt.runner.progress import progress_enabled
-    from finbot_bt.runner.strategies import load_strategy, strategy_param_names
+    from finbot_bt.runner.loader import check_strategy_params, load_strategy
+    from finbot_bt.runner.loading import price_note
     from finbot_bt.runner.summary import format_table, summary_frame
 
     if args.config is not None:
@@ -118,16 +128,19 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
         if broker_kwargs.get("checkpoint_dir") is None:
             raise ConfigError("--resume needs checkpoint_dir in the --config TOML (the session's folder)")
         broker_kwargs["resume"] = True
-    frames = _frames(args.data)
+    frames = _frames(args.data, args.adjust or config.adjust)
     strategy = load_strategy(args.strategy)
-    unknown = sorted(set(config.strategy) - set(strategy_param_names(strategy)))
-    if unknown:
-        raise ConfigError(f"{args.config}: unknown key 'strategy.{unknown[0]}': {strategy.__name__} has params "
-                          f"{list(strategy_param_names(strategy))}")
+    try:
+        check_strategy_params(strategy, config.strategy)
+    except ConfigError as exc:
+        raise ConfigError(f"{args.config}: {exc}") from None
     label = f"{strategy.__name__} ({getattr(broker_kwargs['latency'], 'name', 'custom')} latency)"
     try:
-        result = run_backtest(strategy, frames, broker=FinbotBroker(**broker_kwargs), label=label,
-                              strategy_params=config.strategy, progress=progress_enabled())
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # data warnings as one "finbot-bt: warning:" line each
+            result = run_backtest(strategy, frames, broker=FinbotBroker(**broker_kwargs), label=label,
+                                  strategy_params=config.strategy, progress=progress_enabled(),
+                                  notes=[price_note(frame for _, frame in frames)])
     except FinbotError:
         raise
     except Exception as exc:  # the user's strategy may raise anything
@@ -206,18 +219,44 @@ def cmd_sweep(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_regress(args: argparse.Namespace) -> ExitCode:
-    from finbot_bt.sweep.command import regress_command
+    from finbot_bt.regress.command import regress_command
 
     return ExitCode(regress_command(args))
 
 
 # ---------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" on invalid choices and unknown options."""
+
+    def error(self, message: str) -> NoReturn:
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice is not None:
+            message += did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+        elif message.startswith("unrecognized arguments: "):
+            options = _option_strings(self)
+            unknown = [word for word in message.removeprefix("unrecognized arguments: ").split() if word[:1] == "-"]
+            hints = [did_you_mean(word.split("=", 1)[0], options) for word in unknown]
+            message += next((hint for hint in hints if hint), "")
+        super().error(message)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    found: list[str] = []
+    for action in parser._actions:
+        found += [option for option in action.option_strings if option.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _option_strings(sub)
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``finbot-bt``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, description="Backtrader backtests with realistic execution (finbot_bt).",
         epilog="exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 data error, "
-               "4 strategy import error, 5 strategy failed, 6 checkpoint error, 7 regression drift")
+               "4 strategy import error, 5 strategy failed, 6 checkpoint error, 7 regression drift, "
+               "8 sweep cells failed")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -236,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue the session in the TOML's checkpoint_dir (latest checkpoint plus journal; "
                           "bars it already processed are skipped)")
+    run.add_argument("--adjust", choices=("raw", "yahoo"),
+                     help="prices: raw, as in the files (default), or yahoo: adjusted by Adj Close and rounded "
+                          "to 2 decimals as Backtrader's YahooFinanceCSVData does (overrides the TOML key)")
     run.set_defaults(handler=cmd_run)
 
     checkpoints = commands.add_parser("checkpoints", help="inspect and verify checkpoint folders")

@@ -101,3 +101,30 @@ def test_package_when_parsed_then_only_the_broker_package_imports_backtrader() -
     }
     assert {k: v for k, v in offenders.items() if v} == {}
     assert any("backtrader" in _imported_modules(_tree(p)) for p in (PACKAGE / "broker").glob("*.py"))
+
+
+def test_package_when_scanned_then_one_run_function_one_strategy_loader_and_no_shim_modules() -> None:
+    files = sorted(PACKAGE.rglob("*.py"))
+    defined: dict[str, list[str]] = {}
+    for path in files:
+        for node in _tree(path).body:
+            if isinstance(node, ast.FunctionDef) and node.name in ("run_backtest", "load_strategy"):
+                defined.setdefault(node.name, []).append(str(path.relative_to(PACKAGE)))
+    assert defined == {"run_backtest": ["runner/backtest.py"], "load_strategy": ["runner/loader.py"]}
+    assert [str(p.relative_to(PACKAGE)) for p in files if p.name == "strategies.py"] == ["broker/strategies.py"]
+    for path in files:  # a module that only re-exports names is a shim: import from the home instead
+        body = [node for node in _tree(path).body
+                if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+        only_imports = all(isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)) for node in body)
+        if path.name != "__init__.py" and body:
+            assert not only_imports, f"{path.relative_to(PACKAGE)} only re-exports"
+
+
+def test_layers_when_imported_then_checkpoint_names_re_exported_from_their_layer() -> None:
+    from finbot_bt.contracts import CHECKPOINT_VERSION
+    from finbot_bt.contracts.checkpoint import CHECKPOINT_VERSION as home_version
+    from finbot_bt.execution import CheckpointManager
+    from finbot_bt.execution.checkpoint import CheckpointManager as home_manager
+
+    assert CheckpointManager is home_manager
+    assert home_version == CHECKPOINT_VERSION

@@ -107,3 +107,15 @@ def test_risk_when_kill_switch_with_flatten_then_orders_cancelled_positions_clos
     assert broker.getposition(broker.cerebro.datas[0]).size == 2
     changes = [(e.previous.value, e.state.value) for e in broker.events if type(e).__name__ == "TradingStateChanged"]
     assert changes == [("active", "halted"), ("halted", "active")]
+
+
+def test_risk_when_bracket_under_position_limit_then_exits_count_once_and_bracket_trades() -> None:
+    risk = RiskConfig(position_limit=PositionLimitRule(max_shares=Decimal(20000)))
+    close = float(FRAME["close"].iloc[2])
+    plan = {3: [lambda s: s.buy_bracket(size=17543, price=close * 1.05, stopprice=close * 0.5,
+                                        limitprice=close * 1.02, exectype=bt.Order.Limit)]}
+    log, broker = _run(FRAME, plan, risk=risk, cash=10**7)
+    assert broker.rejections_frame().empty
+    statuses = [(entry[1], entry[2], entry[3]) for entry in log if entry[1] in ("Completed", "Canceled", "Rejected")]
+    # The entry fills, then one exit closes the whole position and its sibling is cancelled.
+    assert statuses == [("Completed", "Buy", 17543), ("Completed", "Sell", -17543), ("Canceled", "Sell", 0)]

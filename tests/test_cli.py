@@ -157,6 +157,62 @@ def test_run_when_config_bad_then_exit_2_naming_key_and_file(
     assert str(path) in line
 
 
+@pytest.mark.parametrize(("config", "expected"), [
+    ("seed = true\n", "key 'seed': Input should be a valid integer, got True"),
+    ('seed = "7"\n', "key 'seed': Input should be a valid integer, got '7'"),
+    ("seed = 7.0\n", "key 'seed': Input should be a valid integer, got 7.0"),
+    ("checkpoint_every = true\n", "key 'checkpoint_every': Input should be a valid integer, got True"),
+    ("simulator_id = 5\n", "key 'simulator_id': Input should be a valid string, got 5"),
+    ("cash = true\n", "key 'cash'"),
+    ('[fill]\ncheck_funds_on_submit = 1\n', "key 'fill.check_funds_on_submit': Input should be a valid boolean"),
+    ('adjust = "adj"\n', "key 'adjust'"),
+    ("[strategy]\nsize = 2.5\n", "key 'strategy.size': BuyOnce.size defaults to 10, so it takes an integer, got 2.5"),
+    ('[strategy]\nsize = "3"\n', "key 'strategy.size'"),
+    ("[strategy]\nsize = true\n", "key 'strategy.size'"),
+], ids=["seed-bool", "seed-str", "seed-float", "every-bool", "id-int", "cash-bool", "fill-bool", "adjust-value",
+        "param-float-for-int", "param-str", "param-bool"])
+def test_run_when_config_type_wrong_then_exit_2_and_no_coercion(
+        tmp_path: Path, strategy_file: Path, capsys: pytest.CaptureFixture[str], config: str, expected: str) -> None:
+    path = _config(tmp_path, config)
+    code, out, err = _run(capsys, "run", f"{strategy_file}:BuyOnce", "--data", str(sample_path()),
+                          "--config", str(path))
+    assert code == ExitCode.USAGE
+    line = _one_line_error(err)
+    assert expected in line and str(path) in line
+    assert out == ""  # refused before anything ran
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ('latncy = "normal"\n', "unknown key 'latncy'; did you mean 'latency'?"),
+    ('[fill]\nvolume_cap = "participation"\nfracton = 0.1\n', "unknown key 'fill.fracton'; did you mean 'fraction'?"),
+    ("[latency]\nsubmision_ms = 3\n", "unknown key 'latency.submision_ms'; did you mean 'submission_ms'?"),
+    ("[risk]\norder_sze = { max_order_quantity = 3 }\n", "unknown key 'order_sze' in RiskConfig; "
+                                                          "did you mean 'order_size'?"),
+    ("[strategy]\nsise = 3\n", "unknown key 'strategy.sise'; did you mean 'size'?"),
+], ids=["top", "fill", "latency", "risk", "strategy-param"])
+def test_run_when_key_misspelt_then_exit_2_suggests_nearest(
+        tmp_path: Path, strategy_file: Path, capsys: pytest.CaptureFixture[str], config: str, expected: str) -> None:
+    code, _, err = _run(capsys, "run", f"{strategy_file}:BuyOnce", "--data", str(sample_path()),
+                        "--config", str(_config(tmp_path, config)))
+    assert code == ExitCode.USAGE
+    assert expected in _one_line_error(err)
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["rn"], "invalid choice: 'rn' (choose from 'demo', 'run', 'checkpoints', 'sweep', 'regress'); "
+             "did you mean 'run'?"),
+    (["run", "x.py:X", "--data", "d.csv", "--adjsut", "yahoo"], "unrecognized arguments: --adjsut yahoo; "
+                                                               "did you mean '--adjust'?"),
+    (["run", "x.py:X", "--data", "d.csv", "--adjust", "yaho"], "did you mean 'yahoo'?"),
+    (["checkpoints", "lst", "d"], "did you mean 'list'?"),
+], ids=["command", "option", "choice", "action"])
+def test_main_when_name_misspelt_then_exit_2_suggests_nearest(
+        capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:
+    code, _, err = _run(capsys, *argv)
+    assert code == ExitCode.USAGE
+    assert expected in err.strip().splitlines()[-1]
+
+
 def test_run_when_config_missing_then_exit_2(tmp_path: Path, strategy_file: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "run", f"{strategy_file}:BuyOnce", "--data", str(sample_path()),
@@ -182,6 +238,89 @@ def test_run_when_data_bad_then_exit_3(tmp_path: Path, strategy_file: Path, caps
     line = _one_line_error(err)
     assert expected in line
     assert str(path) in line
+
+
+@pytest.mark.parametrize(("column", "value", "expected"), [
+    ("Close", "inf", "column 'close': price inf is not finite"),
+    ("Open", "-3", "column 'open': price -3.0 is not above 0"),
+    ("Low", "0", "column 'low': price 0.0 is not above 0"),
+    ("High", "1e308", "column 'high': price 1e+308 is absurd"),
+    ("High", "1", "column 'high': high 1.0 is below low"),
+    ("Volume", "-5", "column 'volume': volume -5.0 is negative"),
+    ("Volume", "n/a", "column 'volume': non-numeric value 'n/a'"),
+    ("Close", "NaN", "column 'close': non-numeric value 'NaN'"),
+], ids=["inf", "negative", "zero", "absurd", "high-below-low", "negative-volume", "text-volume",
+        "nan-price"])
+def test_run_when_data_value_bad_then_exit_3_naming_file_row_and_column(
+        tmp_path: Path, strategy_file: Path, capsys: pytest.CaptureFixture[str], column: str, value: str,
+        expected: str) -> None:
+    lines = sample_path().read_text().splitlines()[:40]
+    header = lines[0].split(",")
+    row = lines[12].split(",")  # data row 12, line 13 of the file
+    row[header.index(column)] = value
+    lines[12] = ",".join(row)
+    path = tmp_path / "prices.csv"
+    path.write_text("\n".join(lines) + "\n")
+    code, out, err = _run(capsys, "run", f"{strategy_file}:BuyOnce", "--data", str(path))
+    assert code == ExitCode.DATA
+    line = _one_line_error(err)
+    assert line.startswith(f"finbot-bt: error: {path}: row 12 (line 13), {row[0]} 00:00:00, ")
+    assert expected in line
+    assert out == ""
+
+
+def test_run_when_adjust_yahoo_then_matches_backtrader_yahoo_feed_and_summary_says_so(
+        tmp_path: Path, strategy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import backtrader as bt
+
+    from finbot_bt import FinbotBroker
+    from finbot_bt.broker.strategies import SmaCross
+    from tests.test_loading import write_yahoo
+
+    path = write_yahoo(tmp_path / "yahoo.csv")
+    cerebro = bt.Cerebro()
+    cerebro.adddata(bt.feeds.YahooFinanceCSVData(dataname=str(path)))
+    cerebro.setbroker(FinbotBroker(cash=100000))  # the CLI's default cash
+    cerebro.addstrategy(SmaCross)
+    cerebro.run()
+    expected = f"{cerebro.broker.getvalue():,.2f}"
+    finals = {}
+    for argv in ([], ["--adjust", "yahoo"]):
+        code, out, err = _run(capsys, "run", "finbot_bt.broker.strategies:SmaCross", "--data", str(path), *argv)
+        assert code == ExitCode.OK, err
+        finals[tuple(argv)] = next(line.split()[-1] for line in out.splitlines() if line.startswith("final value"))
+        assert ("adjusted by Adj Close and rounded to 2 decimals" in out) is bool(argv)
+        assert ("prices: raw, as in the files (Adj Close ignored" in out) is not bool(argv)
+    assert finals[("--adjust", "yahoo")] == expected != finals[()]
+    config = _config(tmp_path, 'adjust = "yahoo"\n')  # the TOML key does the same
+    code, out, _ = _run(capsys, "run", "finbot_bt.broker.strategies:SmaCross", "--data", str(path),
+                        "--config", str(config))
+    assert code == ExitCode.OK
+    assert next(line.split()[-1] for line in out.splitlines() if line.startswith("final value")) == expected
+
+
+def test_run_when_adjust_yahoo_on_file_without_adj_close_then_exit_3(
+        tmp_path: Path, strategy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bt.csv"
+    path.write_text("Date,Open,High,Low,Close,Volume\n2023-01-02,1,2,1,1.5,10\n")
+    code, _, err = _run(capsys, "run", f"{strategy_file}:BuyOnce", "--data", str(path), "--adjust", "yahoo")
+    assert code == ExitCode.DATA
+    assert "needs an 'Adj Close' column" in _one_line_error(err)
+
+
+def test_run_when_volume_cap_and_no_volume_then_warns_once_per_feed_and_summary_says_so(
+        tmp_path: Path, strategy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = sample_path().read_text().splitlines()[:60]
+    path = tmp_path / "fx.csv"
+    path.write_text("\n".join(",".join([*line.split(",")[:6], "0"]) if i else line
+                              for i, line in enumerate(rows)) + "\n")
+    config = _config(tmp_path, '[fill]\nvolume_cap = "participation"\nfraction = "0.1"\n')
+    code, out, err = _run(capsys, "run", f"{strategy_file}:BuyOnce", "--data", str(path), "--data",
+                          str(sample_path()), "--config", str(config))
+    assert code == ExitCode.OK
+    warned = [line for line in err.splitlines() if line.startswith("finbot-bt: warning: ")]
+    assert len(warned) == 1 and "feed 'FX' has volume 0 on all 59 loaded bars" in warned[0]
+    assert "warning: feed 'FX' has volume 0" in out  # under the summary table
 
 
 @pytest.mark.parametrize(("spec", "expected"), [
@@ -285,19 +424,49 @@ def test_console_script_when_data_missing_then_one_line_and_exit_3(tmp_path: Pat
 
 
 def test_progress_bar_when_slow_then_draws_and_when_fast_then_silent() -> None:
-    import functools
     import io
-    import itertools
 
+    from finbot_bt.broker.progress import ProgressBar
+    from finbot_bt.broker.strategies import SmaCross
     from finbot_bt.runner.backtest import run_backtest, sample_frames
-    from finbot_bt.runner.progress import ProgressBar
-    from finbot_bt.runner.strategies import SmaCross
 
     for delay, drawn in ((0.0, True), (1e9, False)):
         stream = io.StringIO()
-        ticks = itertools.count()
         result = run_backtest(SmaCross, sample_frames(), stdstats=False)
         cerebro = result.cerebro
-        cerebro.addanalyzer(ProgressBar, total=504, delay=delay, stream=stream, clock=functools.partial(next, ticks))
+        cerebro.addanalyzer(ProgressBar, total=504, delay=delay, stream=stream)
         cerebro.run()
         assert ("100%" in stream.getvalue()) is drawn
+        assert ("504/504" in stream.getvalue()) is drawn  # tqdm's counter
+
+
+def test_run_backtest_when_progress_default_then_follows_interactivity(monkeypatch: pytest.MonkeyPatch) -> None:
+    from finbot_bt.broker.strategies import SmaCross
+    from finbot_bt.runner import backtest
+
+    frames = backtest.sample_frames()
+    assert "progressbar" not in backtest.run_backtest(SmaCross, frames, stdstats=False).strategy.analyzers.getnames()
+    monkeypatch.setattr(backtest, "progress_enabled", lambda: True)  # a terminal or a notebook
+    assert "progressbar" in backtest.run_backtest(SmaCross, frames, stdstats=False).strategy.analyzers.getnames()
+    assert "progressbar" not in backtest.run_backtest(SmaCross, frames, stdstats=False,
+                                                      progress=False).strategy.analyzers.getnames()
+
+
+def test_progress_enabled_when_not_a_terminal_then_off_and_in_jupyter_then_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import types
+
+    from finbot_bt.broker.progress import in_notebook, progress_enabled
+
+    assert progress_enabled(io.StringIO()) is False  # pytest's captured output is not a terminal
+    assert in_notebook() is False
+
+    class ZMQInteractiveShell:
+        pass
+
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert in_notebook() is True
+    assert progress_enabled(io.StringIO()) is True

@@ -46,3 +46,10 @@ def test_example_when_run_then_exits_0_and_prints_result(
     assert result.returncode == 0, result.stderr[-2000:]
     assert EXPECTED[name] in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_examples_and_notebooks_when_read_then_use_the_public_broker_api_not_sim() -> None:
+    notebooks = sorted((EXAMPLES[0].parent.parent / "notebooks").glob("*.ipynb"))
+    assert notebooks and EXAMPLES
+    for path in [*EXAMPLES, *notebooks]:
+        assert ".sim." not in path.read_text(), f"{path.name} reaches into broker.sim"

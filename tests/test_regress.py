@@ -63,6 +63,26 @@ def test_regress_when_updated_then_goldens_rewritten_and_suite_passes(
     assert "UPDATED" in capsys.readouterr().out
 
 
+def test_regress_when_suite_with_file_strategy_moves_then_goldens_still_match(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    suite = copy_suite(tmp_path / "here")
+    (suite.parent / "strategies").mkdir()
+    (suite.parent / "strategies" / "local.py").write_text(
+        "from finbot_bt.broker.strategies import SmaCross\n\n\nclass Local(SmaCross):\n    pass\n")
+    suite.write_text(suite.read_text() + '\n[[run]]\nname = "local_file"\nstrategy = "strategies/local.py:Local"\n'
+                     'params = { fast = 5, slow = 20 }\ndata = ["data/walk_a.csv"]\n')
+    assert main(["regress", str(suite), "--update", "--run", "local_file"]) == ExitCode.OK
+    stored = json.loads((suite.parent / "goldens" / "local_file.json").read_text())["config"]
+    assert stored["strategy"] == "strategies/local.py:Local"  # relative to the suite file, not absolute
+    assert stored["data_paths"] == ["data/walk_a.csv"]
+    moved = tmp_path / "elsewhere" / "deeper"
+    shutil.copytree(suite.parent, moved)
+    capsys.readouterr()
+    assert main(["regress", str(moved / "suite.toml")]) == ExitCode.OK, capsys.readouterr().out
+
+
 def test_regress_when_golden_missing_then_fails_and_says_how_to_create_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     suite = copy_suite(tmp_path)
@@ -74,7 +94,10 @@ def test_regress_when_golden_missing_then_fails_and_says_how_to_create_it(
 def test_suite_when_key_unknown_then_config_error_names_it(tmp_path: Path) -> None:
     suite = copy_suite(tmp_path)
     edit(suite, "seed = 7", "seed = 7\nsed = 8")
-    with pytest.raises(ConfigError, match=r"unknown key 'run\.1\.sed'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'run\.1\.sed'; did you mean 'seed'\?"):
+        load_suite(suite)
+    edit(suite, "seed = 7\nsed = 8", 'seed = "7"')
+    with pytest.raises(ConfigError, match=r"run\.1\.seed: Input should be a valid integer"):
         load_suite(suite)
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from finbot_bt import FinbotBroker
+from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.reports import FIGURE_NAMES, ReportData, write_report
 from finbot_bt.runner.backtest import RunResult, run_backtest, sample_frames
 from finbot_bt.runner.demo import realistic_broker
-from finbot_bt.runner.strategies import SmaCross
 from finbot_bt.runner.summary import summary_frame
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

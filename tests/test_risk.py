@@ -32,6 +32,7 @@ from finbot_bt.contracts.risk import (
 )
 from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution.risk import RiskChecker, RiskEngine
+from finbot_bt.execution.risk_book import RiskBook
 from tests.factories import T0, d, daily, flat_bar, of, order, primed, record, simulator
 
 R = RejectionReason
@@ -205,6 +206,57 @@ def test_position_limit_when_short_side_then_counted_with_open_sells() -> None:
     assert _refusal(sim, "buy", 100) == (None, None)  # the other side has its own worst case
 
 
+def test_position_limit_when_bracket_exits_then_counted_once_as_reduce_only() -> None:
+    sim = _sim(10**7, position_limit=PositionLimitRule(max_shares=d(20000)))
+    entry = sim.submit_order(order("buy", 17543, "limit", limit="90", order_id="entry"), sim.clock or T0)
+    stop = sim.submit_order(order("sell", 17543, "stop", stop="80", parent="entry"), sim.clock or T0)
+    take = sim.submit_order(order("sell", 17543, "limit", limit="120", parent="entry"), sim.clock or T0)
+    assert [o.rejection_reason for o in (entry, stop, take)] == [None, None, None]
+    # The exits are not new short exposure: a separate 20000 short still fits beside them.
+    assert _refusal(sim, "sell", 20000, order_type="limit", limit="130") == (None, None)
+    assert _refusal(sim, "sell", 1, order_type="limit", limit="130")[0] is R.RISK_POSITION_LIMIT
+
+
+def test_position_limit_when_bracket_entry_filled_then_exits_count_once() -> None:
+    sim = _sim(10**7, position_limit=PositionLimitRule(max_shares=d(20000)))
+    sim.submit_order(order("buy", 17543, order_id="entry-f"), sim.clock or T0)
+    _bar(sim, {"SPY": "100"}, daily(1))
+    assert sim.get_position("SPY").quantity == d(17543)
+    for kind, price in (("stop", {"stop": "80"}), ("limit", {"limit": "120"})):
+        placed = sim.submit_order(order("sell", 17543, kind, parent="entry-f", **price), daily(1))
+        assert placed.rejection_reason is None
+    # Both exits close the same 17543 once: the short side is flat, so a 20000 short fits and 20001 does not.
+    assert _refusal(sim, "sell", 20000, order_type="limit", limit="130") == (None, None)
+    assert _refusal(sim, "sell", 1, order_type="limit", limit="130")[0] is R.RISK_POSITION_LIMIT
+    assert sim.risk is not None
+    kept, fresh = sim.risk._book, RiskBook()
+    kept.settle()
+    fresh.rebuild(sim)  # the event-maintained book equals one rebuilt after a restore
+    assert (kept.buys, kept.sells, kept.gross) == (fresh.buys, fresh.sells, fresh.gross)
+
+
+def test_position_limit_when_oco_siblings_then_largest_counts() -> None:
+    sim = _sim(10**7, position_limit=PositionLimitRule(max_shares=d(100)))
+    assert _refusal(sim, "buy", 80, order_type="limit", limit="90", oco="g") == (None, None)
+    assert _refusal(sim, "buy", 80, order_type="limit", limit="85", oco="g") == (None, None)
+    assert _refusal(sim, "buy", 100, order_type="limit", limit="80", oco="g") == (None, None)
+    reason, message = _refusal(sim, "buy", 1, order_type="limit", limit="80")
+    assert reason is R.RISK_POSITION_LIMIT and "open buys 100" in message  # 100, not 260
+
+
+def test_exposure_limit_when_bracket_exits_then_not_counted_as_new_exposure() -> None:
+    sim = _sim(10**6, exposure_limit=ExposureLimitRule(max_gross_exposure_pct=d(100), max_net_exposure_pct=d(100)))
+    sim.submit_order(order("buy", 9000, "limit", limit="90", order_id="entry-x"), sim.clock or T0)
+    for kind, price in (("stop", {"stop": "80"}), ("limit", {"limit": "120"})):
+        placed = sim.submit_order(order("sell", 9000, kind, parent="entry-x", **price), sim.clock or T0)
+        assert placed.rejection_reason is None
+    assert sim.risk is not None
+    book = sim.risk._book
+    book.settle()
+    assert (book.buys, book.sells) == ({"SPY": d(9000)}, {})
+    assert book.gross == d(900000)
+
+
 def test_position_limit_when_order_reduces_over_limit_position_then_passes() -> None:
     sim = primed(10**6)
     sim.submit_order(order("buy", 150), T0)
@@ -350,6 +402,19 @@ def test_drawdown_latch_when_enable_trading_then_active_and_rebased() -> None:
     _bar(sim, {"SPY": "90"}, daily(2) + 2 * HOUR)
     assert sim.trading_state is TradingState.ACTIVE
     assert _refusal(sim, "buy", 1)[0] is R.INSUFFICIENT_FUNDS  # past the risk layer: cash is all invested
+
+
+def test_drawdown_latch_when_bracket_exits_of_filled_entry_then_both_pass_as_reductions() -> None:
+    sim = _sim(10000, drawdown_limit=DrawdownLimitRule(max_daily_drawdown_pct=d(5)))
+    sim.submit_order(order("buy", 100, order_id="entry-d"), T0)
+    _bar(sim, {"SPY": "100"}, daily(1))
+    _bar(sim, {"SPY": "90"}, daily(2))
+    assert sim.trading_state is TradingState.REDUCING
+    stop = sim.submit_order(order("sell", 100, "stop", stop="80", parent="entry-d"), daily(2))
+    take = sim.submit_order(order("sell", 100, "limit", limit="120", parent="entry-d"), daily(2))
+    # One-cancels-other exits close the same 100 once: both reduce, neither is refused.
+    assert (stop.rejection_reason, take.rejection_reason) == (None, None)
+    assert _refusal(sim, "sell", 1)[0] is R.RISK_DRAWDOWN_LIMIT  # a real new short still is
 
 
 def test_drawdown_when_breached_between_bars_then_order_refused_and_event_at_next_bar() -> None:

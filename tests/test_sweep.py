@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -14,7 +15,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from finbot_bt.cli import ExitCode
 from finbot_bt.errors import ConfigError
+from finbot_bt.runner.errors import StrategyImportError
 from finbot_bt.sweep import ResultStore, grid_from_dict, load_grid, run_sweep
 from finbot_bt.sweep import runner as sweep_runner
 from finbot_bt.sweep.cell import CellSpec
@@ -35,8 +38,8 @@ def write_data(folder: Path) -> None:
 def grid_table(**overrides: Any) -> dict[str, Any]:
     table: dict[str, Any] = {
         "strategies": [
-            {"path": "finbot_bt.runner.strategies:SmaCross", "params": {"fast": [5, 10], "slow": 20, "stake": 0.5}},
-            {"path": "finbot_bt.sweep.strategies:LimitPullback", "params": {"pullback_pct": 0.5, "stake": 20}},
+            {"path": "finbot_bt.broker.strategies:SmaCross", "params": {"fast": [5, 10], "slow": 20, "stake": 0.5}},
+            {"path": "finbot_bt.broker.strategies:LimitPullback", "params": {"pullback_pct": 0.5, "stake": 20}},
         ],
         "data": {"a": "walk_a.csv", "ab": ["walk_a.csv", "walk_b.csv"]},
         "broker": {"latency": ["instant", "slow"], "risk": ["none", "tight"], "commission": "ibkr", "seed": 4},
@@ -79,10 +82,27 @@ def test_grid_when_key_unknown_then_config_error_names_it(tmp_path: Path) -> Non
         grid_from_dict(grid_table(commission={"ibkr": {"kind": "percent", "rate": "x"}}))
 
 
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"broker": {"latncy": "slow"}}, "unknown key 'broker.latncy'; did you mean 'latency'?"),
+    ({"strategies": [{"path": "finbot_bt.broker.strategies:SmaCross", "parms": {}}]},
+     "unknown key 'strategies.0.parms'; did you mean 'params'?"),
+    ({"latency": {"colo": {"submision_ms": 1}}, "broker": {"latency": "colo"}},
+     "unknown key 'submision_ms'; did you mean 'submission_ms'?"),
+    ({"broker": {"seed": [True]}}, "broker.seed.0: Input should be a valid integer"),
+    ({"broker": {"seed": ["7"]}}, "broker.seed.0: Input should be a valid integer"),
+    ({"broker": {"seed": 7.0}}, "broker.seed.0: Input should be a valid integer"),
+], ids=["broker-key", "strategy-key", "latency-key", "seed-bool", "seed-str", "seed-float"])
+def test_grid_when_key_misspelt_or_type_loose_then_config_error_with_suggestion(
+        overrides: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        grid_from_dict(grid_table(**overrides))
+    assert expected in str(caught.value)
+
+
 def test_grid_when_loaded_from_toml_then_data_paths_relative_to_file(tmp_path: Path) -> None:
     write_data(tmp_path)
     (tmp_path / "grid.toml").write_text(
-        '[[strategies]]\npath = "finbot_bt.runner.strategies:SmaCross"\nparams = { fast = [5, 8] }\n'
+        '[[strategies]]\npath = "finbot_bt.broker.strategies:SmaCross"\nparams = { fast = [5, 8] }\n'
         '[data]\na = "walk_a.csv"\nsynth = "bundled:synthetic_daily.csv"\n'
         '[broker]\nlatency = ["instant", "colo"]\n[latency.colo]\nsubmission_ms = 1\nfill_max_ms = 3\n')
     _grid, cells = load_grid(tmp_path / "grid.toml")
@@ -115,16 +135,45 @@ def test_sweep_when_run_on_local_cluster_with_two_workers_then_table_equals_seri
     assert all(count <= 2 for count in reads.values()), reads
 
 
+FLAKY = """
+from finbot_bt.broker.strategies import SmaCross
+
+
+class Flaky(SmaCross):
+    params = (("explode", False),)
+
+    def next(self):
+        if self.p.explode and len(self) > 30:
+            raise RuntimeError("exploded")
+        super().next()
+"""
+
+
 def test_sweep_when_cell_raises_then_row_reports_error_and_others_finish(
         tmp_path: Path, two_worker_client: Any) -> None:
-    strategies = [{"path": "finbot_bt.runner.strategies:SmaCross", "params": {"stake": [0.5, "oops"]}},
-                  {"path": "finbot_bt.runner.strategies:NoSuchStrategy"}]
+    (tmp_path / "flaky.py").write_text(FLAKY)
+    strategies = [{"path": "flaky.py:Flaky", "params": {"stake": 0.5, "explode": [False, True]}}]
     cells = make_cells(tmp_path, strategies=strategies, broker={"latency": "fast"}, data={"a": "walk_a.csv"})
     table = run_sweep(cells, scheduler=two_worker_client, progress=False)
-    assert list(table["status"]) == ["ok", "error", "error"]
-    assert table.loc[1, "error"].startswith("TypeError")
-    assert "NoSuchStrategy" in table.loc[2, "error"]
+    assert list(table["status"]) == ["ok", "error"]
+    assert table.loc[1, "error"].startswith("RuntimeError: exploded")
     assert table.loc[0, "final_value"] > 0 and pd.isna(table.loc[1, "final_value"])
+
+
+@pytest.mark.parametrize(("strategies", "error", "expected"), [
+    ([{"path": "finbot_bt.broker.strategies:SmaCross", "params": {"fats": [5, 10]}}], ConfigError,
+     "grid: unknown key 'params.fats'; did you mean 'fast'?"),
+    ([{"path": "finbot_bt.broker.strategies:SmaCross", "params": {"stake": [0.5, "oops"]}}], ConfigError,
+     "key 'params.stake': SmaCross.stake defaults to 0.95, so it takes a number, got 'oops'"),
+    ([{"path": "finbot_bt.broker.strategies:NoSuchStrategy"}], StrategyImportError, "NoSuchStrategy"),
+], ids=["misspelt-param", "param-type", "missing-strategy"])
+def test_sweep_when_grid_invalid_then_refused_before_any_cell_runs(
+        tmp_path: Path, monkeypatch: Any, strategies: Any, error: type[Exception], expected: str) -> None:
+    cells = make_cells(tmp_path, strategies=strategies, data={"a": "walk_a.csv"})
+    monkeypatch.setattr(sweep_runner, "_run_parallel", lambda *a: pytest.fail("the cluster was started"))
+    with pytest.raises(error, match=re.escape(expected)):
+        run_sweep(cells, out=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_sweep_when_interrupted_then_resume_skips_finished_cells(tmp_path: Path, monkeypatch: Any) -> None:
@@ -206,16 +255,38 @@ def test_sweep_command_when_run_in_process_then_prints_table_and_resumes(
     from finbot_bt.cli import main
 
     write_data(tmp_path)
+    (tmp_path / "flaky.py").write_text(FLAKY)
     (tmp_path / "grid.toml").write_text(
-        '[[strategies]]\npath = "finbot_bt.runner.strategies:SmaCross"\n'
-        'params = { fast = [5, 8], stake = [0.5, "oops"] }\n[data]\na = "walk_a.csv"\n')
+        '[[strategies]]\npath = "flaky.py:Flaky"\n'
+        'params = { fast = [5, 8], explode = [false, true] }\n[data]\na = "walk_a.csv"\n')
     out = tmp_path / "out.parquet"
-    assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--workers", "0", "--out", str(out)]) == 0
+    # Failed cells are rows of the table, and the exit status says the sweep is not clean.
+    assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--workers", "0", "--out", str(out)]) == \
+        ExitCode.SWEEP_CELLS_FAILED == 8
     text = capsys.readouterr().out
-    assert "4 cells, 2 failed" in text and "cell 1: TypeError" in text
+    assert "4 cells, 2 failed" in text and "cell 1: RuntimeError: exploded" in text
     assert len(ResultStore(out).read()) == 4
-    assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--workers", "0", "--out", str(out)]) == 0
+    assert main(["sweep", "--grid", str(tmp_path / "grid.toml"), "--workers", "0", "--out", str(out)]) == 8
     assert len(list(out.glob("part-*.parquet"))) == 1  # nothing left to run, nothing written
+    (tmp_path / "clean.toml").write_text(
+        '[[strategies]]\npath = "flaky.py:Flaky"\nparams = { fast = [5, 8] }\n[data]\na = "walk_a.csv"\n')
+    assert main(["sweep", "--grid", str(tmp_path / "clean.toml"), "--workers", "0", "--out",
+                 str(tmp_path / "clean.parquet")]) == ExitCode.OK
+
+
+def test_sweep_command_when_param_misspelt_then_exit_2_before_running(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from finbot_bt.cli import main
+
+    write_data(tmp_path)
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[[strategies]]\npath = "finbot_bt.broker.strategies:SmaCross"\n'
+                    'params = { fast = [5, 8], slwo = 20 }\n[data]\na = "walk_a.csv"\n')
+    assert main(["sweep", "--grid", str(grid), "--workers", "2", "--out", str(tmp_path / "o")]) == ExitCode.USAGE
+    err = capsys.readouterr().err.strip()
+    assert err == (f"finbot-bt: error: {grid}: unknown key 'params.slwo'; did you mean 'slow'?: SmaCross has "
+                   "params ['fast', 'slow', 'stake']")
+    assert not (tmp_path / "o").exists()
 
 
 def test_cell_builders_when_given_run_toml_layout_then_same_models_and_errors_as_finbot_bt_run() -> None:

@@ -18,6 +18,8 @@ import backtrader as bt
 
 from finbot_bt.broker import frames
 from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
+from finbot_bt.broker.data_checks import warn_zero_volume
+from finbot_bt.broker.display import broker_html, broker_repr
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
 from finbot_bt.broker.persistence import (
     BacktraderCommissionRef,
@@ -26,7 +28,14 @@ from finbot_bt.broker.persistence import (
     rebuild_order,
     restore_trades,
 )
-from finbot_bt.broker.translate import bar_from_data, core_time, is_daily, order_from_bt
+from finbot_bt.broker.translate import (
+    MIDNIGHT,
+    bar_from_data,
+    core_expiry,
+    core_time,
+    is_daily,
+    order_from_bt,
+)
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
 from finbot_bt.contracts.events import (
     ExecutionEvent,
@@ -90,8 +99,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         much faster for backtests; False turns the journal off.
     session_open, session_close : datetime.time
         Trading session of daily bars, in simulated time: daily bars open at
-        ``session_open``; pandas bars stamped at midnight are placed at
-        ``session_close``.
+        ``session_open`` and are stamped at ``session_close``, whatever time the
+        feed gives them (see the README's "Timestamps").
     """
 
     params = (
@@ -127,6 +136,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         ("record_events", True),
         ("journal", None),
     )
+
+    def __repr__(self) -> str:
+        return broker_repr(self)  # settings, cash, value, open orders, rejections (broker.display)
+
+    def _repr_html_(self) -> str:
+        return broker_html(self)
 
     def __init__(self, **params: Any) -> None:
         # Backtrader's metaclass consumes the keyword parameters into ``self.p``.
@@ -229,9 +244,10 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self.events: list[ExecutionEvent] = []
         self.equity_curve: list[tuple[datetime, float, float]] = []
         self._bars_seen = 0
+        self.data_warnings: tuple[str, ...] = ()  # ZeroVolumeWarning messages of this run
         self._feed_table: list[tuple[Any, str, bool]] = []
         self._trades_to_restore: list[dict[str, Any]] = []
-        self._expiry_memo: tuple[tuple[float, bool, time], datetime] | None = None
+        self._expiry_memo: tuple[tuple[float, float, bool, time], datetime] | None = None
 
     def start(self) -> None:
         super().start()
@@ -557,7 +573,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         parent_id = self._core_ids.get(order.parent.ref) if order.parent is not None else None
         expire_at = None
         if order.valid:
-            expire_at = self._expiry(order.valid, is_daily(data))
+            expire_at = self._expiry(order.valid, data)
         try:
             core_order = order_from_bt(order, order_id=core_id, symbol=symbol,
                                        oco_group=f"oco-{self._oco_group_id(order, core_id)}",
@@ -573,12 +589,13 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             self._in_submit = False
         return order
 
-    def _expiry(self, valid: float, daily: bool) -> datetime:
+    def _expiry(self, valid: float, data: Any) -> datetime:
         # Orders placed together usually share their validity: convert each value once.
-        key = (valid, daily, self.p.session_close)
+        key = (valid, data.datetime[0] if len(data) else 0.0, is_daily(data), self.p.session_close)
         memo = self._expiry_memo
         if memo is None or memo[0] != key:
-            memo = self._expiry_memo = (key, core_time(bt.num2date(valid), daily, key[2]))
+            bar_time = bt.num2date(key[1]).time() if len(data) else MIDNIGHT
+            memo = self._expiry_memo = (key, core_expiry(bt.num2date(valid), key[2], bar_time, key[3]))
         return memo[1]
 
     def _oco_group_id(self, order: Any, core_id: str) -> str:
@@ -629,6 +646,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if every is not None and self._bars_seen and self._bars_seen % every == 0 \
                 and getattr(self, "_checkpointer", None) is not None:
             self.checkpoint()  # the state at the end of the previous bar's cycle
+        if not self._bars_seen:
+            self.data_warnings = warn_zero_volume(self._feeds(), self.sim.fill.volume_cap)
         self._bars_seen += 1
         if self._trades_to_restore:
             records, self._trades_to_restore = self._trades_to_restore, []

@@ -1,9 +1,10 @@
 """Strategies shipped with finbot_bt (the example of the README, the CLI and the regression suite).
 
 They are Backtrader strategies, so they live in the broker package, the one
-package of finbot_bt that imports backtrader. ``finbot_bt.runner.strategies``
-re-exports them under the names configurations use
-(``finbot_bt.runner.strategies:SmaCross``).
+package of finbot_bt that imports backtrader. Configurations name them
+``finbot_bt.broker.strategies:SmaCross`` and
+``finbot_bt.broker.strategies:LimitPullback``; user strategies are loaded by
+:func:`finbot_bt.runner.loader.load_strategy`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,13 +35,29 @@ def is_daily(data: Any) -> bool:
 def core_time(dt: datetime, daily: bool, session_close: time) -> datetime:
     """Map a Backtrader timestamp to simulated time.
 
-    Daily bars stamped at midnight (pandas feeds) are moved to the session's
-    close, so that a bar's open comes before its timestamp; other timestamps
-    are kept (CSV daily bars are already stamped at the end of the day).
+    Daily bars (a timeframe of a day or longer) are placed at ``session_close``
+    of their date, whatever time of day the feed stamps them with (pandas feeds:
+    midnight; Backtrader's CSV feeds: ``sessionend``, 23:59:59.999989), so every
+    entry point gives the same simulated times. Intraday timestamps are kept.
     """
-    if daily and dt.time() == MIDNIGHT:
+    if daily:
         return datetime.combine(dt.date(), session_close)
     return dt
+
+
+def core_expiry(valid: datetime, daily: bool, bar_time: time, session_close: time) -> datetime:
+    """Map a Backtrader order validity to the core's ``expire_at``.
+
+    Backtrader expires an order at the first bar stamped after ``valid``. A daily
+    feed stamps its bars at ``bar_time``, the core at ``session_close``, so the
+    last daily bar that may still trade is the one dated ``(valid - bar_time)``:
+    the order expires once market time passes that bar's close.
+    """
+    if not daily:
+        return valid
+    offset = timedelta(hours=bar_time.hour, minutes=bar_time.minute, seconds=bar_time.second,
+                       microseconds=bar_time.microsecond)
+    return datetime.combine((valid - offset).date(), session_close)
 
 
 def bar_from_data(
@@ -131,7 +147,9 @@ def order_from_bt(
         symbol=symbol,
         side=OrderSide.BUY if bt_order.isbuy() else OrderSide.SELL,
         order_type=order_type,
-        quantity=to_decimal(abs(bt_order.created.size)),
+        # Backtrader signs sizes by side (sells negative). A buy(size=-5) or sell(size=-5) sent to the
+        # broker directly keeps its wrong sign here, so the core refuses it instead of trading 5 the other way.
+        quantity=to_decimal(bt_order.created.size if bt_order.isbuy() else -bt_order.created.size),
         limit_price=limit_price,
         stop_price=stop_price,
         trail_amount=trail_amount,

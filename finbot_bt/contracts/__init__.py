@@ -5,6 +5,7 @@ standard library and pydantic only; it knows nothing of Backtrader or of the
 simulator built around it.
 """
 
+from finbot_bt.contracts.checkpoint import CHECKPOINT_VERSION
 from finbot_bt.contracts.enums import (
     LiquiditySide,
     OrderSide,
@@ -53,7 +54,7 @@ from finbot_bt.contracts.risk import (
 )
 
 __all__ = [
-    "LATENCY_FAST", "LATENCY_INSTANT", "LATENCY_NORMAL", "LATENCY_PROFILES", "LATENCY_SLOW",
+    "CHECKPOINT_VERSION", "LATENCY_FAST", "LATENCY_INSTANT", "LATENCY_NORMAL", "LATENCY_PROFILES", "LATENCY_SLOW",
     "ORDER_CONTRACT_VERSION", "Bar", "CancelRejected", "ExecutionEvent", "Instrument",
     "LatencyConfig", "LiquiditySide", "MarketPrice", "Order", "OrderAccepted", "OrderCancelled",
     "OrderEvent", "OrderExecution", "OrderExpired", "OrderFilled", "OrderRejected", "OrderSide",

@@ -23,7 +23,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from finbot_bt.errors import ConfigError
+from finbot_bt.errors import ConfigError, did_you_mean
 
 RISK_CONFIG_VERSION = 1
 """Version of the ``to_dict`` layout; bumped on incompatible changes."""
@@ -73,7 +73,10 @@ class PositionLimitRule:
     ``position - open sells - order`` when that is short. An order passes when
     the figure is at or below ``max_shares`` and, valued at the last close
     times the multiplier, at or below ``max_value``. Orders that reduce the
-    position never raise the figure and always pass.
+    position never raise the figure and always pass. Linked orders count once:
+    the exits of a bracket (one-cancels-other, reduce-only) add at most what
+    their entry has filled, and members of one OCO group on the same side add
+    the largest remaining quantity among them, not their sum.
 
     Parameters
     ----------
@@ -123,7 +126,8 @@ class ExposureLimitRule:
     symbol held or with open orders, each at its worst case given its open
     orders: gross is ``sum(max(|position + open buys|, |position - open sells|))``
     and net is the larger magnitude of the all-buys-fill and all-sells-fill sums.
-    An order is refused when it raises a figure above its limit
+    Linked orders (bracket exits, OCO groups) count once, as in
+    :class:`PositionLimitRule`. An order is refused when it raises a figure above its limit
     (``figure * 100 > limit * equity``); at the limit passes. Orders that do
     not raise a figure pass even when it is already over.
 
@@ -382,7 +386,8 @@ def _table(where: str, data: object, allowed: set[str]) -> Mapping[str, Any]:
         raise ConfigError(f"{where} must be a table (mapping), got {type(data).__name__}")
     for key in data:
         if key not in allowed:
-            raise ConfigError(f"unknown key {key!r} in {where}; allowed keys: {sorted(allowed)}")
+            raise ConfigError(f"unknown key {key!r} in {where}{did_you_mean(key, allowed)} "
+                              f"(allowed keys: {sorted(allowed)})")
     return data
 
 

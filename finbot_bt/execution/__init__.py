@@ -5,6 +5,7 @@ test enforces it), read the wall clock, or use the global random module.
 """
 
 from finbot_bt.execution.accounting import Portfolio
+from finbot_bt.execution.checkpoint import CheckpointManager
 from finbot_bt.execution.commission import (
     CommissionModel,
     FixedCommission,
@@ -33,7 +34,8 @@ from finbot_bt.execution.slippage import (
 )
 
 __all__ = [
-    "ActionKind", "BarPercentCap", "BasisPointsSlippage", "CommissionModel", "ExecutionSimulator",
+    "ActionKind", "BarPercentCap", "BasisPointsSlippage", "CheckpointManager", "CommissionModel",
+    "ExecutionSimulator",
     "FillConfig", "FixedAmountSlippage", "FixedCommission", "FixedSizeCap", "NoCommission",
     "NoSlippage", "ParticipationCap", "PendingAction", "PendingActionQueue", "PerContractCommission",
     "PerShareCommission", "PercentCommission", "PercentSlippage", "Portfolio", "SlippageModel",

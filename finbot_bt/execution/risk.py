@@ -15,6 +15,9 @@ Checks, in order; the first refusal wins and comes back as
    orders that pass every rule take a token;
 3. position (``risk_position_limit``), per symbol, worst case on the order's
    side: ``position + open buys + buy`` or ``|position - open sells - sell|``;
+   linked orders count once (see :mod:`finbot_bt.execution.risk_book`): a
+   bracket's exits add at most what their entry has filled, and an OCO
+   sibling adds only what it exceeds the largest open member of its group by;
 4. exposure (``risk_exposure_limit``): worst-case gross and net notional over
    every symbol held or with open orders, as a percent of equity;
 5. drawdown (``risk_drawdown_limit``): while the daily or total drawdown is over
@@ -148,6 +151,15 @@ class RiskEngine:
             self.bucket_level -= self.bucket_unit
         return None
 
+    def adds_nothing(self, order: Order, sim: RiskContext) -> bool:
+        """True when ``order`` cannot make its side's worst case any worse (a bracket exit,
+        an OCO sibling no larger than one already open): a reduction while latched."""
+        if not self._uses_book:
+            return False
+        self._book.attach(sim)
+        self._book.settle()
+        return self._book.added_by(order) == 0
+
     def _check_notional(self, order: Order, sim: RiskContext) -> Refusal | None:
         price = sim.reference_price(order)
         if price is None:
@@ -185,21 +197,24 @@ class RiskEngine:
         held = sim.portfolio.positions.get(symbol)
         quantity = held.quantity if held is not None else ZERO
         long_side, short_side = quantity + buys, quantity - sells
+        # Linked orders count once: a bracket exit or an OCO sibling may add less than its quantity.
+        added = book.added_by(order)
         if order.side is OrderSide.BUY:
-            new_long, new_short = long_side + order.quantity, short_side
+            new_long, new_short = long_side + added, short_side
             figure = new_long
         else:
-            new_long, new_short = long_side, short_side - order.quantity
+            new_long, new_short = long_side, short_side - added
             figure = -new_short
-        # figure <= 0: the order shrinks its position even if every open order on its side fills.
-        reduces = figure <= 0
+        # figure <= 0: the order shrinks its position even if every open order on its side fills;
+        # added == 0: it cannot make the worst case any worse (an exit, or a covered OCO sibling).
+        reduces = figure <= 0 or added == 0
         if self._position_on and not reduces:
             same_side = buys if order.side is OrderSide.BUY else sells
             refusal = self._check_position(order, sim, figure, quantity, same_side)
             if refusal is not None:
                 return refusal
         if self._exposure_on:
-            refusal = self._check_exposure(order, sim, (long_side, short_side), (new_long, new_short))
+            refusal = self._check_exposure(order, sim, added, (long_side, short_side), (new_long, new_short))
             if refusal is not None:
                 return refusal
         if self._drawdown_on:
@@ -233,7 +248,8 @@ class RiskEngine:
         return None
 
     def _check_exposure(
-        self, order: Order, sim: RiskContext, before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal]
+        self, order: Order, sim: RiskContext, added: Decimal, before: tuple[Decimal, Decimal],
+        after: tuple[Decimal, Decimal],
     ) -> Refusal | None:
         book = self._book
         price = sim.last_price(order.symbol)
@@ -243,7 +259,7 @@ class RiskEngine:
         unit = price * multiplier(sim.portfolio, order.symbol)
         gross = book.gross
         new_gross = gross + (max(abs(after[0]), abs(after[1])) - max(abs(before[0]), abs(before[1]))) * unit
-        shift = order.quantity * unit
+        shift = added * unit
         net_long, net_short = book.net_long, book.net_short
         net = max(abs(net_long), abs(net_short))
         if order.side is OrderSide.BUY:

@@ -10,6 +10,13 @@ bars only mark a symbol as changed; its terms are recomputed once, by
 :meth:`RiskBook.settle`, when an order check next reads the totals (a round
 trip changes a symbol three times between two checks).
 
+Linked orders count once, as what they are. Orders of one link (the exits of
+one bracket parent, else one OCO group) can never all fill: per symbol and
+side a link contributes the largest remaining quantity of its members, not
+their sum. Bracket exits are reduce-only: they can only close what their
+parent has filled, so a link of exits contributes at most the parent's filled
+quantity (nothing while the entry has not filled).
+
 Per symbol with quantity ``q``, open buys ``B``, open sells ``S`` and unit
 value ``u = last close * multiplier``:
 
@@ -52,17 +59,44 @@ class BookSource(Protocol):
 
     def add_listener(self, listener: Callable[[ExecutionEvent], None]) -> None: ...
 
+    def get_order(self, order_id: str) -> Order | None: ...
+
+
+LinkKey = tuple[str, str, bool]
+"""``(link, symbol, is buy)``: the orders that count once on one side of one symbol."""
+
+
+def link_of(order: Order) -> str:
+    """The link an order belongs to: its bracket parent, else its OCO group, else itself."""
+    if order.parent_id is not None:
+        return f"parent:{order.parent_id}"
+    return f"oco:{order.oco_group}" if order.oco_group is not None else f"order:{order.order_id}"
+
+
+class _Link:
+    __slots__ = ("filled", "members", "parent_id", "value")
+
+    def __init__(self, parent_id: str | None) -> None:
+        self.members: dict[str, Decimal] = {}  # order id -> remaining quantity
+        self.parent_id = parent_id
+        self.filled = ZERO  # what the members have filled so far (exits: already closed)
+        self.value = ZERO  # what the link adds to its side: max remaining, capped for exits
+
 
 class RiskBook:
     """Per-symbol open quantities and running totals of exposure and position value."""
 
-    __slots__ = ("_dirty", "_followed", "_open", "_terms", "buys", "gross", "missing", "net_long", "net_short",
-                 "sells", "sim", "value")
+    __slots__ = ("_dirty", "_exits", "_followed", "_links", "_open", "_parent_filled", "_terms", "buys", "gross",
+                 "missing",
+                 "net_long", "net_short", "sells", "sim", "value")
 
     def __init__(self) -> None:
         self.sim: BookSource | None = None
         self._followed: BookSource | None = None
-        self._open: dict[str, tuple[str, bool, Decimal]] = {}  # order id -> (symbol, is buy, remaining)
+        self._open: dict[str, LinkKey] = {}  # order id -> its link
+        self._links: dict[LinkKey, _Link] = {}
+        self._parent_filled: dict[str, Decimal] = {}  # bracket parent id -> quantity filled so far
+        self._exits: dict[str, set[LinkKey]] = {}  # bracket parent id -> its exits' links
         self.buys: dict[str, Decimal] = {}
         self.sells: dict[str, Decimal] = {}
         self._terms: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
@@ -86,11 +120,11 @@ class RiskBook:
     def rebuild(self, sim: BookSource) -> None:
         """Recompute everything from ``sim``'s open orders and positions."""
         self.sim = sim
-        self._open = {}
+        self._open, self._links, self._parent_filled, self._exits = {}, {}, {}, {}
         self.buys, self.sells, self._terms, self.missing, self._dirty = {}, {}, {}, set(), set()
         self.gross = self.net_long = self.net_short = self.value = ZERO
         for order in sim.open_orders():
-            self._add(order.order_id, order.symbol, order.side is OrderSide.BUY, order.remaining_quantity)
+            self._add(order)
         symbols = set(self.buys) | set(self.sells)
         symbols.update(s for s, p in sim.portfolio.positions.items() if p.quantity != 0)
         for symbol in sorted(symbols):
@@ -101,37 +135,103 @@ class RiskBook:
         if self.sim is None:
             return
         if isinstance(event, OrderSubmitted):
-            order = event.order
-            self._add(order.order_id, order.symbol, order.side is OrderSide.BUY, order.remaining_quantity)
+            self._add(event.order)
         elif isinstance(event, OrderFilled):
             self._reduce(event.order.order_id, event.execution.quantity, drop=False)
+            if event.order.order_id in self._parent_filled:
+                self._parent_fill(event.order.order_id, event.order.filled_quantity)
         elif isinstance(event, (OrderCancelled, OrderExpired, OrderRejected)):
             self._reduce(event.order.order_id, ZERO, drop=True)
         else:
             return
         self._dirty.add(event.order.symbol)
 
-    def _add(self, order_id: str, symbol: str, is_buy: bool, remaining: Decimal) -> None:
-        self._open[order_id] = (symbol, is_buy, remaining)
-        side = self.buys if is_buy else self.sells
-        side[symbol] = side.get(symbol, ZERO) + remaining
+    def _add(self, order: Order) -> None:
+        key = (link_of(order), order.symbol, order.side is OrderSide.BUY)
+        link = self._links.get(key)
+        if link is None:
+            link = self._links[key] = _Link(order.parent_id)
+            if order.parent_id is not None:
+                if order.parent_id not in self._parent_filled:
+                    parent = self.sim.get_order(order.parent_id) if self.sim is not None else None
+                    self._parent_filled[order.parent_id] = parent.filled_quantity if parent is not None else ZERO
+                self._exits.setdefault(order.parent_id, set()).add(key)
+        self._open[order.order_id] = key
+        link.members[order.order_id] = order.remaining_quantity
+        link.filled += order.filled_quantity
+        self._revalue(key, link)
 
     def _reduce(self, order_id: str, quantity: Decimal, *, drop: bool) -> None:
-        entry = self._open.get(order_id)
-        if entry is None:
+        key = self._open.get(order_id)
+        if key is None:
             return  # refused before submission: never counted
-        symbol, is_buy, remaining = entry
+        link = self._links[key]
+        remaining = link.members[order_id]
         taken = remaining if drop else min(quantity, remaining)
+        if not drop:
+            link.filled += taken
         if drop or taken == remaining:
             del self._open[order_id]
+            del link.members[order_id]
         else:
-            self._open[order_id] = (symbol, is_buy, remaining - taken)
+            link.members[order_id] = remaining - taken
+        self._revalue(key, link)
+        if not link.members:
+            del self._links[key]
+            parent_id = link.parent_id
+            if parent_id is not None:
+                exits = self._exits[parent_id]
+                exits.discard(key)
+                if not exits:
+                    del self._exits[parent_id]
+                    self._parent_filled.pop(parent_id, None)
+
+    def _parent_fill(self, parent_id: str, filled: Decimal) -> None:
+        self._parent_filled[parent_id] = filled
+        for key in self._exits.get(parent_id, ()):
+            self._revalue(key, self._links[key])
+            self._dirty.add(key[1])
+
+    def _link_value(self, link: _Link) -> Decimal:
+        value = max(link.members.values(), default=ZERO)
+        if link.parent_id is not None:
+            value = min(value, max(self._parent_filled.get(link.parent_id, ZERO) - link.filled, ZERO))
+        return value
+
+    def _revalue(self, key: LinkKey, link: _Link) -> None:
+        new = self._link_value(link)
+        change = new - link.value
+        if change == 0:
+            return
+        link.value = new
+        _, symbol, is_buy = key
         side = self.buys if is_buy else self.sells
-        left = side[symbol] - taken
-        if left == 0:
+        total = side.get(symbol, ZERO) + change
+        if total == 0:
             del side[symbol]
         else:
-            side[symbol] = left
+            side[symbol] = total
+
+    def added_by(self, order: Order) -> Decimal:
+        """How much ``order`` would add to the open quantity of its side (its worst case).
+
+        Its quantity, unless it is linked: then what its link's value would grow by
+        (nothing for an exit of an entry that has not filled, or for an OCO sibling
+        no larger than one already open).
+        """
+        key = (link_of(order), order.symbol, order.side is OrderSide.BUY)
+        link = self._links.get(key)
+        if link is None and order.parent_id is None:
+            return order.quantity
+        members = link.members.values() if link is not None else ()
+        value = max(order.quantity, *members) if members else order.quantity
+        if order.parent_id is not None:
+            filled = self._parent_filled.get(order.parent_id)
+            if filled is None:
+                parent = self.sim.get_order(order.parent_id) if self.sim is not None else None
+                filled = parent.filled_quantity if parent is not None else ZERO
+            value = min(value, max(filled - (link.filled if link is not None else ZERO), ZERO))
+        return value - (link.value if link is not None else ZERO)
 
     def refresh_prices(self) -> None:
         """Mark every tracked symbol for revaluation at the last closes (after a bar)."""

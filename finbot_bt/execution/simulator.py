@@ -449,7 +449,8 @@ class ExecutionSimulator:
         if self.trading_state is TradingState.HALTED:
             return (RejectionReason.RISK_TRADING_DISABLED, "trading is disabled (kill switch); "
                     "call enable_trading() to resume")
-        if self.trading_state is TradingState.REDUCING and not self._reduces_position(order):
+        if self.trading_state is TradingState.REDUCING and not self._reduces_position(order) \
+                and not (self.risk is not None and self.risk.adds_nothing(order, self)):  # linked exits count once
             return (RejectionReason.RISK_DRAWDOWN_LIMIT,
                     "trading is latched to reducing-only after a drawdown breach; "
                     f"{order.side.value} {order.quantity} {order.symbol} would not reduce the position")

@@ -21,7 +21,7 @@ def validate_order(order: Order) -> tuple[RejectionReason, str] | None:
     quantity = order.quantity
     if not quantity.is_finite() or quantity <= 0:
         return (RejectionReason.INVALID_QUANTITY,
-                f"quantity must be a positive finite number, got {quantity}")
+                f"quantity must be a positive finite number (the side gives the direction), got {quantity}")
     if not order.symbol or not order.symbol.strip():
         return RejectionReason.INVALID_SYMBOL, f"symbol must be a non-empty name, got {order.symbol!r}"
     trailing = order.order_type in _TRAILING

@@ -1,6 +1,7 @@
 """Golden results: what a regression run produced, stored as JSON.
 
-A golden holds the headline figures (final value and cash, quote currency),
+A golden holds the run's settings (file paths relative to the suite's folder,
+bundled files as ``bundled:NAME``), the headline figures (final value and cash, quote currency),
 the digests of the fill and closed-trade lists, the numeric metrics, and the
 lists themselves, so a drift report can show the first differing fill. NaN
 metrics are stored as ``null``.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +49,40 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def golden_from_result(name: str, cell: CellSpec, result: BacktestResult) -> Golden:
-    """The golden of a finished run."""
+def suite_relative(path: str, base_dir: Path) -> str:
+    """``path`` as stored in a golden: ``bundled:NAME`` for a bundled file, else relative to
+    ``base_dir`` (the suite's folder) with ``/`` separators, so goldens do not depend on where
+    the suite lives."""
+    from finbot_bt.data import sample_path
+    from finbot_bt.sweep.data import BUNDLED
+
+    if path.startswith(BUNDLED):
+        return path
+    resolved = Path(path).resolve()
+    if resolved.parent == sample_path().parent.resolve():
+        return f"{BUNDLED}{resolved.name}"
+    return Path(os.path.relpath(resolved, base_dir.resolve())).as_posix()
+
+
+def _strategy_relative(spec: str, base_dir: Path) -> str:
+    target, sep, name = spec.rpartition(":")
+    if sep and (target.endswith(".py") or "/" in target or "\\" in target):
+        return f"{suite_relative(target, base_dir)}:{name}"
+    return spec
+
+
+def golden_from_result(name: str, cell: CellSpec, result: BacktestResult, base_dir: Path | None = None) -> Golden:
+    """The golden of a finished run; file paths are stored relative to ``base_dir`` (the suite's folder).
+
+    Without ``base_dir`` data files are stored by name only and strategy files as given.
+    """
     m = result.metrics
     config = cell.canonical()
-    config["data_paths"] = [Path(p).name for p in cell.data_paths]  # machine-independent
+    if base_dir is None:
+        config["data_paths"] = [Path(p).name for p in cell.data_paths]
+    else:  # machine-independent: the suite can move to another folder or CI runner
+        config["data_paths"] = [suite_relative(p, base_dir) for p in cell.data_paths]
+        config["strategy"] = _strategy_relative(cell.strategy, base_dir)
     return Golden(
         run=name, config=config, final_value=float(m["final_value"]), cash=float(m["final_cash"]),
         fills_digest=str(m["fills_digest"]), trades_digest=str(m["trades_digest"]),
@@ -78,4 +109,4 @@ def write_golden(path: Path, golden: Golden) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
-__all__ = ["GOLDEN_FORMAT", "Golden", "golden_from_result", "read_golden", "write_golden"]
+__all__ = ["GOLDEN_FORMAT", "Golden", "golden_from_result", "read_golden", "suite_relative", "write_golden"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from finbot_bt.regress.compare import Drift, compare
 from finbot_bt.regress.golden import golden_from_result, read_golden, write_golden
 from finbot_bt.regress.suite import load_suite
-from finbot_bt.sweep.backtest import run_backtest
+from finbot_bt.sweep.backtest import backtest_cell
 
 
 @dataclass(slots=True, kw_only=True)
@@ -64,7 +64,7 @@ def run_suite(path: str | Path, *, update: bool = False, only: set[str] | None =
         cell = run.cell(base)
         target = goldens / f"{run.name}.json"
         try:
-            got = golden_from_result(run.name, cell, run_backtest(cell))
+            got = golden_from_result(run.name, cell, backtest_cell(cell), base)
         except Exception as exc:  # a broken run is a verdict, not a crash of the suite
             report.outcomes.append(RunOutcome(name=run.name, status="error",
                                               error=f"{type(exc).__name__}: {exc}"))

@@ -12,7 +12,7 @@ Example::
 
     [[run]]
     name = "sma_normal"
-    strategy = "finbot_bt.runner.strategies:SmaCross"
+    strategy = "finbot_bt.broker.strategies:SmaCross"
     params = { fast = 10, slow = 30 }
     data = ["bundled:synthetic_daily.csv"]  # relative to this file, or bundled:NAME
     latency = "normal"                      # profile name or { submission_ms = ..., ... }
@@ -34,9 +34,18 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from finbot_bt.errors import ConfigError, FinbotError
+from finbot_bt.errors import ConfigError, FinbotError, did_you_mean
+from finbot_bt.runner.config import keys_at
 from finbot_bt.sweep.cell import CellSpec, build_commission, build_latency, build_risk, build_slippage
 from finbot_bt.sweep.data import resolve_data_path
 
@@ -93,7 +102,7 @@ class RunSpec(BaseModel):
     risk: dict[str, Any] | None = None
     commission: dict[str, Any] = Field(default_factory=lambda: {"kind": "none"})
     slippage: dict[str, Any] = Field(default_factory=lambda: {"kind": "none"})
-    seed: int = 0
+    seed: StrictInt = 0
     cash: str = "100000"
     tolerance: Tolerances | None = None
 
@@ -175,7 +184,9 @@ def load_suite(path: str | Path) -> tuple[SuiteSpec, Path]:
         error = exc.errors()[0]
         location = ".".join(str(part) for part in error["loc"])
         if error["type"] == "extra_forbidden":
-            raise ConfigError(f"{file}: unknown key {location!r}") from None
+            where = list(error["loc"])
+            hint = did_you_mean(str(where[-1]), keys_at(SuiteSpec, where[:-1]))
+            raise ConfigError(f"{file}: unknown key {location!r}{hint}") from None
         message = str(error["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{file}: {location}: {message}") from None
     except FinbotError as exc:

@@ -12,6 +12,7 @@ and the dotted key. Example (every key is optional)::
     checkpoint_every = 50    # bars between checkpoints
     resume = false           # continue the session in checkpoint_dir (also: finbot-bt run --resume)
     keep_last = 3            # checkpoints kept per session
+    adjust = "raw"           # raw | yahoo (Adj Close and 2 decimals, as YahooFinanceCSVData)
 
     [commission]             # kind = none | percent | per_share | fixed
     kind = "percent"
@@ -34,21 +35,38 @@ and the dotted key. Example (every key is optional)::
 
 A ``[latency]`` table gives the legs in milliseconds: ``submission_ms``,
 ``fill_min_ms``, ``fill_max_ms``, ``cancel_ms``.
+
+Types are strict: integers (``seed``, ``checkpoint_every``) must be TOML
+integers (not ``true``, ``"7"`` or ``7.0``), booleans TOML booleans, names TOML
+strings; amounts (``cash``, rates, fractions) take a number or a decimal string
+(``"0.001"``) but never a boolean. An unknown key's message suggests the
+nearest valid one ("unknown key 'latncy'; did you mean 'latency'?").
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationError,
+)
 
 from finbot_bt.contracts.latency import LatencyConfig, latency_profile
 from finbot_bt.contracts.risk import RiskConfig
-from finbot_bt.errors import ConfigError, ContractError
+from finbot_bt.errors import ConfigError, ContractError, did_you_mean
 from finbot_bt.execution.commission import (
     CommissionModel,
     FixedCommission,
@@ -83,7 +101,7 @@ class LatencyTable(_Table):
     fill_min_ms: Milliseconds = Decimal(0)
     fill_max_ms: Milliseconds = Decimal(0)
     cancel_ms: Milliseconds = Decimal(0)
-    name: str = "custom"
+    name: StrictStr = "custom"
 
     def build(self) -> LatencyConfig:
         def ms(value: Decimal) -> timedelta:
@@ -141,8 +159,8 @@ class FillTable(_Table):
     fraction: NonNegative | None = None
     size: NonNegative | None = None
     percent: NonNegative | None = None
-    check_funds_on_submit: bool = True
-    refuse_unfunded_fills: bool = True
+    check_funds_on_submit: StrictBool = True
+    refuse_unfunded_fills: StrictBool = True
 
     def build(self) -> FillConfig:
         cap: VolumeCap | None = None
@@ -168,12 +186,13 @@ class RunConfig(_Table):
         Annotated[ProfileName, Tag("profile")] | Annotated[LatencyTable, Tag("table")],
         Discriminator(_latency_kind),
     ] = "instant"
-    seed: int = 0
-    simulator_id: str | None = None
-    checkpoint_dir: str | None = None
-    checkpoint_every: Annotated[int, Field(gt=0)] | None = None
-    resume: bool = False
-    keep_last: Annotated[int, Field(gt=0)] | None = 3
+    seed: StrictInt = 0
+    simulator_id: StrictStr | None = None
+    checkpoint_dir: StrictStr | None = None
+    checkpoint_every: Annotated[StrictInt, Field(gt=0)] | None = None
+    resume: StrictBool = False
+    keep_last: Annotated[StrictInt, Field(gt=0)] | None = 3
+    adjust: Literal["raw", "yahoo"] = "raw"
     commission: CommissionTable | None = None
     slippage: SlippageTable | None = None
     fill: FillTable | None = None
@@ -242,23 +261,61 @@ def parse_run_config(data: dict[str, Any], source: str = "config") -> tuple[RunC
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {describe_validation_error(exc)}") from None
+        raise ConfigError(f"{source}: {describe_validation_error(exc, RunConfig)}") from None
     try:
         return config, config.broker_kwargs()
     except (ConfigError, ContractError) as exc:
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line for the first error: the dotted key and what is wrong with it."""
+def describe_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """One line for the first error: the dotted key and what is wrong with it.
+
+    With ``model`` (the validated class), an unknown key's message suggests the nearest valid key.
+    """
     error = exc.errors()[0]
     # The latency union adds its tag to the location ("latency.table.x"); drop it.
-    key = ".".join(str(p) for p in error["loc"] if p not in _TAGS)
+    path = [p for p in error["loc"] if p not in _TAGS]
+    key = ".".join(str(p) for p in path)
     if error["type"] == "extra_forbidden":
-        return f"unknown key {key!r}"
+        hint = did_you_mean(str(path[-1]), keys_at(model, path[:-1])) if model is not None and path else ""
+        return f"unknown key {key!r}{hint}"
     more = f" (and {exc.error_count() - 1} more error(s))" if exc.error_count() > 1 else ""
     return f"key {key!r}: {error['msg']}, got {error.get('input')!r}{more}"
 
 
+def keys_at(model: type[BaseModel], path: Sequence[str | int]) -> list[str]:
+    """The valid keys of the table at ``path`` inside ``model`` (empty when unknown)."""
+    current: Any = model
+    for part in path:
+        if isinstance(part, int):
+            continue  # an index into a list of tables
+        if get_origin(current) is dict:
+            current = get_args(current)[1]  # ``part`` is a free key of a mapping
+            continue
+        field = current.model_fields.get(part) if _is_model(current) else None
+        if field is None:
+            return []
+        current = _table_type(field.annotation)
+        if current is None:
+            return []
+    current = _table_type(current)
+    return list(current.model_fields) if _is_model(current) else []
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _table_type(annotation: Any) -> Any:
+    if _is_model(annotation) or get_origin(annotation) is dict:
+        return annotation
+    for arg in get_args(annotation):
+        found = _table_type(arg)
+        if found is not None:
+            return found
+    return None
+
+
 __all__ = ["CommissionTable", "FillTable", "LatencyTable", "RunConfig", "SlippageTable",
-           "describe_validation_error", "load_run_config", "parse_run_config"]
+           "describe_validation_error", "keys_at", "load_run_config", "parse_run_config"]

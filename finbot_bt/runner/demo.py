@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from finbot_bt.broker import FinbotBroker
+from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.contracts.risk import DrawdownLimitRule, PositionLimitRule, RiskConfig
 from finbot_bt.execution.commission import PercentCommission
 from finbot_bt.execution.fills import FillConfig, ParticipationCap
 from finbot_bt.execution.slippage import BasisPointsSlippage
 from finbot_bt.runner.backtest import RunResult, run_backtest, sample_frames
-from finbot_bt.runner.strategies import SmaCross
 from finbot_bt.runner.summary import summary_frame
 
 DEMO_CASH = 100_000.0

@@ -66,6 +66,9 @@ class RunSummary:
         The same return figures for buy-and-hold of the first feed.
     benchmark_label : str
         Column name of the benchmark (``"buy & hold SYMBOL"``).
+    notes : tuple of str
+        What a reader must know to read the figures (which prices were used, data
+        warnings such as a volume cap on a feed without volume); printed under the table.
     """
 
     label: str
@@ -85,6 +88,7 @@ class RunSummary:
     trading: TradeStats | None = None
     benchmark: Performance | None = None
     benchmark_label: str = ""
+    notes: tuple[str, ...] = ()
 
     @property
     def rejected(self) -> int:
@@ -93,12 +97,13 @@ class RunSummary:
 
 
 def summarize(label: str, broker: Any, strategy: Any = None,
-              prices: Mapping[str, pd.DataFrame] | None = None) -> RunSummary:
+              prices: Mapping[str, pd.DataFrame] | None = None, notes: Sequence[str] = ()) -> RunSummary:
     """Summarise a finished run of ``broker`` (a FinbotBroker).
 
     ``strategy`` supplies the trade count and per-trade P&L (its ``trades``
     and ``trade_log`` analyzers); ``prices`` (symbol to a frame with
     ``close``) supplies the buy-and-hold benchmark of its first symbol.
+    ``notes`` come first, then the broker's data warnings (``broker.data_warnings``).
     """
     fills = broker.fills_frame()
     rejections = broker.rejections_frame()
@@ -127,6 +132,7 @@ def summarize(label: str, broker: Any, strategy: Any = None,
         trading=trade_stats(_trade_pnls(strategy), fills, values),
         benchmark=benchmark,
         benchmark_label=benchmark_label,
+        notes=(*notes, *(f"warning: {w}" for w in getattr(broker, "data_warnings", ()))),
     )
 
 
@@ -285,6 +291,10 @@ def format_table(summaries: Sequence[RunSummary], *, benchmark: bool = True, mon
     months = monthly_rows(summaries, benchmark=benchmark) if monthly else []
     if months:
         lines += ["", *_aligned(["monthly returns, %", *MONTHS, "year"], months)]
+    notes = [(s.label, note) for s in summaries for note in s.notes]
+    if notes:
+        lines.append("")
+        lines += [f"{label}: {note}" if len(summaries) > 1 else note for label, note in notes]
     return "\n".join(lines)
 
 

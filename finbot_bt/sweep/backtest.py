@@ -1,8 +1,11 @@
-"""Run one cell: a cerebro run with FinbotBroker, summarised as metrics and digests.
+"""Run one cell through :func:`finbot_bt.runner.backtest.run_backtest`, summarised as metrics and digests.
 
 This is the function a Dask worker executes. It never raises for a failing
 backtest: :func:`run_cell` returns a row whose ``status`` is ``"error"`` and
 whose ``error`` names the exception, so one bad cell cannot stop a sweep.
+Sweeps, regressions and ``finbot-bt run`` share one run function
+(:func:`~finbot_bt.runner.backtest.run_backtest`) and one strategy loader
+(:func:`~finbot_bt.runner.loader.load_strategy`).
 """
 
 from __future__ import annotations
@@ -14,17 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from finbot_bt.broker import FinbotBroker
-from finbot_bt.broker.engine import TradeLog, run_cerebro
-from finbot_bt.runner.loading import make_feed, symbol_for
+from finbot_bt.broker.engine import TradeLog
+from finbot_bt.runner.backtest import run_backtest
+from finbot_bt.runner.loader import load_strategy
+from finbot_bt.runner.loading import symbol_for
 from finbot_bt.sweep import metrics
-from finbot_bt.sweep.cell import (
-    CellSpec,
-    build_commission,
-    build_latency,
-    build_risk,
-    build_slippage,
-    import_strategy,
-)
+from finbot_bt.sweep.cell import CellSpec, build_commission, build_latency, build_risk, build_slippage
 from finbot_bt.sweep.data import cached_ohlcv
 from finbot_bt.sweep.metrics import FillRecord, TradeRecord
 
@@ -51,22 +49,19 @@ class BacktestResult:
     trades: list[TradeRecord] = field(default_factory=list)
 
 
-def _feed(path: str) -> Any:
-    return make_feed(cached_ohlcv(path), symbol_for(path))
-
-
-def run_backtest(cell: CellSpec) -> BacktestResult:
+def backtest_cell(cell: CellSpec) -> BacktestResult:
     """Run ``cell`` with a fresh Cerebro and FinbotBroker; exceptions propagate."""
     broker = FinbotBroker(
         cash=float(Decimal(cell.cash)), latency=build_latency(cell.latency), risk=build_risk(cell.risk),
         slippage=build_slippage(cell.slippage), commission=build_commission(cell.commission),
         seed=cell.seed, simulator_id=SIMULATOR_ID,
     )
+    frames = [(symbol_for(path), cached_ohlcv(path)) for path in cell.data_paths]
     # Backtrader's order refs are a process-wide counter: restart it so every cell numbers alike.
-    _, strategy = run_cerebro([_feed(path) for path in cell.data_paths], broker, import_strategy(cell.strategy),
-                              cell.strategy_params, analyzers=[(TradeLog, {"_name": "finbot_trades"})],
-                              stdstats=False, fresh_order_refs=True)
-    trades = list(strategy.analyzers.finbot_trades.get_analysis())
+    result = run_backtest(load_strategy(cell.strategy), frames, broker=broker, label=cell.strategy,
+                          strategy_params=cell.strategy_params, stdstats=False, fresh_order_refs=True, progress=False,
+                          analyzers=[(TradeLog, {"_name": "finbot_trades"})])
+    trades = list(result.strategy.analyzers.finbot_trades.get_analysis())
     return BacktestResult(metrics=_summary(cell, broker, trades), fills=metrics.fill_records(broker.events),
                           trades=trades)
 
@@ -99,7 +94,7 @@ def run_cell(cell: CellSpec) -> dict[str, Any]:
     """One results row: the cell's labels, then its metrics or its error (never raises)."""
     row = cell.labels()
     try:
-        result = run_backtest(cell)
+        result = backtest_cell(cell)
     except Exception as exc:  # a failing cell is a row, not a crash
         row.update(status="error", error=_describe(exc))
         return row
@@ -114,4 +109,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-__all__ = ["BacktestResult", "run_backtest", "run_cell"]
+__all__ = ["BacktestResult", "backtest_cell", "run_cell"]

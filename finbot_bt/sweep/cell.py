@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -106,18 +106,43 @@ class CellSpec:
         return row
 
 
-def import_strategy(path: str) -> Any:
-    """Import ``"package.module:ClassName"`` or ``"path/to/file.py:ClassName"`` (as ``finbot-bt run``)."""
-    from finbot_bt.runner.strategies import load_strategy
+def validate_cells(cells: Sequence[CellSpec], where: str = "grid") -> None:
+    """Check every cell before any runs: strategies import, params fit them, data files load.
 
-    return load_strategy(path)
+    Raises
+    ------
+    ConfigError
+        A strategy param is unknown (with the nearest declared name) or of the wrong type.
+    StrategyImportError
+        A strategy does not import.
+    DataError
+        A data file is missing or has a bad value.
+    """
+    from finbot_bt.runner.errors import DataError, StrategyImportError
+    from finbot_bt.runner.loader import check_strategy_params, load_strategy
+    from finbot_bt.sweep.data import cached_ohlcv
+
+    strategies: dict[str, Any] = {}
+    checked: set[str] = set()
+    try:
+        for cell in cells:
+            strategy = strategies.get(cell.strategy)
+            if strategy is None:
+                strategy = strategies[cell.strategy] = load_strategy(cell.strategy)
+            check_strategy_params(strategy, cell.strategy_params, where="params")
+            for path in cell.data_paths:
+                if path not in checked:
+                    cached_ohlcv(path)
+                    checked.add(path)
+    except (ConfigError, StrategyImportError, DataError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def _table(model: type[_T], where: str, table: Mapping[str, Any]) -> _T:
     try:
         return model.model_validate(dict(table))
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {describe_validation_error(exc)}") from None
+        raise ConfigError(f"{where}: {describe_validation_error(exc, model)}") from None
 
 
 def build_commission(table: Mapping[str, Any]) -> CommissionModel:
@@ -142,4 +167,4 @@ def build_risk(table: Mapping[str, Any] | None) -> RiskConfig | None:
     return None if table is None else RiskConfig.from_dict(table)
 
 
-__all__ = ["CellSpec", "build_commission", "build_latency", "build_risk", "build_slippage", "import_strategy"]
+__all__ = ["CellSpec", "build_commission", "build_latency", "build_risk", "build_slippage", "validate_cells"]

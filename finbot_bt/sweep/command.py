@@ -1,7 +1,9 @@
-"""``finbot-bt sweep`` and ``finbot-bt regress``: the command-line ends of sweeps and regressions.
+"""``finbot-bt sweep``: the command-line end of sweeps.
 
-``cli.py`` owns the parser; these functions do the work and return exit
-statuses (0 ok; 7 regression drift, as ``finbot_bt.cli.ExitCode.REGRESSION``).
+``cli.py`` owns the parser; :func:`sweep_command` does the work and returns the
+exit status (0 ok; 8 a sweep finished with failed cells, as
+``finbot_bt.cli.ExitCode.SWEEP_CELLS_FAILED``). ``finbot-bt regress`` lives in
+:mod:`finbot_bt.regress.command`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-REGRESSION_EXIT = 7
+SWEEP_FAILED_EXIT = 8
 
 SHOWN = ["cell", "strategy", "data", "latency", "risk", "commission_model", "slippage_model", "seed",
          "status", "final_value", "return_pct", "max_drawdown_pct", "sharpe", "trades", "rejections",
@@ -25,7 +27,7 @@ def default_out(grid: str) -> str:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Run ``args.grid`` and print the table; results go to ``args.out`` (resumable)."""
-    from finbot_bt.runner.progress import progress_enabled
+    from finbot_bt.broker.progress import progress_enabled
     from finbot_bt.sweep.runner import SYNCHRONOUS, run_sweep
 
     scheduler = SYNCHRONOUS if args.workers == 0 else args.scheduler
@@ -34,7 +36,8 @@ def sweep_command(args: argparse.Namespace) -> int:
                       progress=progress_enabled(), retry_errors=args.retry_errors)
     print(format_sweep(table))
     print(f"\nresults: {out} ({len(table)} cells; read with finbot_bt.sweep.ResultStore(path).read())")
-    return 0
+    failed = int((table["status"] != "ok").sum()) if not table.empty else 0
+    return SWEEP_FAILED_EXIT if failed else 0
 
 
 def format_sweep(table: pd.DataFrame) -> str:
@@ -50,14 +53,4 @@ def format_sweep(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def regress_command(args: argparse.Namespace) -> int:
-    """Run the suite ``args.suite``; print the report; 7 on drift, missing golden or failed run."""
-    from finbot_bt.regress.runner import run_suite
-
-    only = set(args.run) if args.run else None
-    report = run_suite(args.suite, update=args.update, only=only)
-    print(report.format())
-    return 0 if report.ok else REGRESSION_EXIT
-
-
-__all__ = ["REGRESSION_EXIT", "default_out", "format_sweep", "regress_command", "sweep_command"]
+__all__ = ["SWEEP_FAILED_EXIT", "default_out", "format_sweep", "sweep_command"]

@@ -5,7 +5,7 @@ Unknown keys are rejected with a :class:`~finbot_bt.errors.ConfigError`
 naming the key. Example::
 
     [[strategies]]
-    path = "finbot_bt.runner.strategies:SmaCross"
+    path = "finbot_bt.broker.strategies:SmaCross"
     params = { fast = [5, 10], slow = [20, 40], stake = 0.5 }   # lists are axes
 
     [data]                      # name -> file path (or list of paths), relative to this file
@@ -45,10 +45,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from finbot_bt.contracts.latency import LATENCY_PROFILES
-from finbot_bt.errors import ConfigError, FinbotError
+from finbot_bt.errors import ConfigError, FinbotError, did_you_mean
+from finbot_bt.runner.config import keys_at
 from finbot_bt.sweep.cell import CellSpec, build_commission, build_latency, build_risk, build_slippage
 from finbot_bt.sweep.data import resolve_data_path
 
@@ -81,7 +90,7 @@ class BrokerAxes(BaseModel):
     risk: list[str] = Field(default_factory=lambda: ["none"])
     commission: list[str] = Field(default_factory=lambda: ["none"])
     slippage: list[str] = Field(default_factory=lambda: ["none"])
-    seed: list[int] = Field(default_factory=lambda: [0])
+    seed: list[StrictInt] = Field(default_factory=lambda: [0])
     cash: str = Field(default="100000", description="Starting cash, quote currency.")
 
     @field_validator("latency", "risk", "commission", "slippage", "seed", mode="before")
@@ -175,7 +184,7 @@ def grid_from_dict(data: Mapping[str, Any], where: str = "grid") -> GridSpec:
     try:
         return GridSpec.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+        raise ConfigError(f"{where}: {_first_error(exc, GridSpec)}") from None
     except FinbotError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -191,12 +200,13 @@ def load_grid(path: str | Path) -> tuple[GridSpec, list[CellSpec]]:
     return grid, grid.cells(file.parent)
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, model: type[BaseModel]) -> str:
     error = exc.errors()[0]
     location = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"unknown key {location!r}"
+        path = list(error["loc"])
+        return f"unknown key {location!r}{did_you_mean(str(path[-1]), keys_at(model, path[:-1]))}"
     return f"{location}: {message}" if location else message
 
 

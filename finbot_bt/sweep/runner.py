@@ -30,7 +30,7 @@ import pandas as pd
 
 from finbot_bt.errors import ConfigError
 from finbot_bt.sweep.backtest import run_cell
-from finbot_bt.sweep.cell import CellSpec
+from finbot_bt.sweep.cell import CellSpec, validate_cells
 from finbot_bt.sweep.grid import GridSpec, load_grid
 from finbot_bt.sweep.metrics import results_frame
 from finbot_bt.sweep.store import ResultStore
@@ -39,30 +39,32 @@ SYNCHRONOUS = "synchronous"
 
 
 class Progress:
-    """A one-line counter ``[done/total] n failed`` on a terminal, silent elsewhere."""
+    """A ``tqdm.auto`` counter of finished cells (``n failed`` as its postfix); silent when not interactive."""
 
     def __init__(self, total: int, *, skipped: int = 0, enabled: bool | None = None,
                  stream: IO[str] | None = None) -> None:
+        from tqdm.auto import tqdm
+
+        from finbot_bt.broker.progress import progress_enabled
+
         self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.enabled = progress_enabled(self.stream) if enabled is None else enabled
         self.total, self.done, self.failed, self.skipped = total, 0, 0, skipped
-        self._started = time.perf_counter()
+        self._bar: Any = tqdm(total=total, unit="cell", desc="sweep", file=self.stream, disable=not self.enabled)
+        if skipped:
+            self._bar.set_postfix_str(f"{skipped} resumed")
 
     def update(self, row: dict[str, Any]) -> None:
         """Count one finished cell."""
         self.done += 1
         self.failed += row.get("status") != "ok"
-        if self.enabled:
-            elapsed = time.perf_counter() - self._started
-            skipped = f", {self.skipped} resumed" if self.skipped else ""
-            self.stream.write(f"\rsweep [{self.done}/{self.total}] {self.failed} failed{skipped}, {elapsed:.1f}s")
-            self.stream.flush()
+        skipped = f", {self.skipped} resumed" if self.skipped else ""
+        self._bar.set_postfix_str(f"{self.failed} failed{skipped}", refresh=False)
+        self._bar.update(1)
 
     def close(self) -> None:
         """End the progress line."""
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        self._bar.close()
 
 
 def _cells(grid: GridSpec | Iterable[CellSpec] | str | Path, base_dir: Path | None) -> list[CellSpec]:
@@ -117,7 +119,7 @@ def _run_parallel(cells: list[CellSpec], scheduler: Any, workers: int | None) ->
 def run_sweep(grid: GridSpec | Iterable[CellSpec] | str | Path, *, scheduler: Any = None,
               workers: int | None = None, out: str | Path | None = None, progress: bool | None = None,
               retry_errors: bool = False, flush_every: int = 16, flush_seconds: float = 5.0,
-              base_dir: Path | None = None) -> pd.DataFrame:
+              base_dir: Path | None = None, validate: bool = True) -> pd.DataFrame:
     """Run every cell of ``grid`` and return the results table (one row per cell, by cell index).
 
     Parameters
@@ -136,8 +138,19 @@ def run_sweep(grid: GridSpec | Iterable[CellSpec] | str | Path, *, scheduler: An
         On resume, run again the cells stored with an error.
     flush_every, flush_seconds : int, float
         Write a part file after this many rows or seconds (whichever comes first).
+    validate : bool
+        Before starting the cluster, import every strategy, check every cell's params
+        against it and load every data file (:func:`~finbot_bt.sweep.cell.validate_cells`),
+        so a misspelt param fails at once rather than in every cell.
+
+    Raises
+    ------
+    ConfigError, StrategyImportError, DataError
+        From the validation, before any cell runs.
     """
     cells = _cells(grid, base_dir)
+    if validate:
+        validate_cells(cells, str(grid) if isinstance(grid, (str, Path)) else "grid")
     store = ResultStore(out) if out is not None else None
     done = store.finished(retry_errors) if store is not None else set()
     todo = [cell for cell in cells if cell.key not in done]

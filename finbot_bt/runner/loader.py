@@ -1,8 +1,11 @@
-"""The example strategy and the loader for user strategies.
+"""The one strategy loader of finbot_bt: ``finbot-bt run``, sweeps and regressions all use it.
 
 ``load_strategy("path/to/file.py:MyStrategy")`` imports a file by path;
 ``load_strategy("package.module:MyStrategy")`` imports a module from
-``sys.path`` (the current directory included).
+``sys.path`` (the current directory included). :func:`check_strategy_params`
+checks params against the strategy before a run. The strategies shipped with
+finbot_bt live in :mod:`finbot_bt.broker.strategies`
+(``finbot_bt.broker.strategies:SmaCross``).
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from finbot_bt.broker.engine import is_strategy_class
-from finbot_bt.broker.strategies import SmaCross
+from finbot_bt.errors import ConfigError, did_you_mean
 from finbot_bt.runner.errors import StrategyImportError
 
 
@@ -80,4 +84,50 @@ def strategy_param_names(strategy: type[Any]) -> tuple[str, ...]:
     return tuple(strategy.params._getkeys())
 
 
-__all__ = ["SmaCross", "load_strategy", "strategy_param_names"]
+def check_strategy_params(strategy: type[Any], params: Mapping[str, Any], where: str = "strategy") -> None:
+    """Refuse params ``strategy`` does not declare, or whose type does not fit the default's.
+
+    Types are strict, as in ``run.toml``: a param whose default is an int takes an
+    int (not a bool, a str or a float), a float default takes an int or a float, a
+    bool default a bool and a str default a str; a None default takes anything.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``where.<param>`` and, for an unknown name, the nearest declared one.
+    """
+    names = strategy_param_names(strategy)
+    defaults = dict(strategy.params._getitems())
+    for name, value in params.items():
+        if name not in names:
+            raise ConfigError(f"unknown key '{where}.{name}'{did_you_mean(name, names)}: {strategy.__name__} "
+                              f"has params {list(names)}")
+        expected = _expected_type(defaults[name])
+        if expected is not None and not _fits(value, expected):
+            raise ConfigError(f"key '{where}.{name}': {strategy.__name__}.{name} defaults to "
+                              f"{defaults[name]!r}, so it takes {expected}, got {value!r}")
+
+
+def _expected_type(default: Any) -> str | None:
+    if isinstance(default, bool):
+        return "a boolean"
+    if isinstance(default, int):
+        return "an integer"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, str):
+        return "a string"
+    return None
+
+
+def _fits(value: Any, expected: str) -> bool:
+    if expected == "a boolean":
+        return isinstance(value, bool)
+    if expected == "an integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == "a number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+__all__ = ["check_strategy_params", "load_strategy", "strategy_param_names"]
