@@ -8,10 +8,10 @@ import empyrical
 import pandas as pd
 import pytest
 
+from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.data import sample_path
 from finbot_bt.runner.backtest import RunResult, run_backtest, sample_frames
 from finbot_bt.runner.demo import realistic_broker
-from finbot_bt.broker.strategies import SmaCross
 from finbot_bt.runner.summary import MISSING, format_table, monthly_rows, summary_frame
 
 
