@@ -71,19 +71,15 @@ _CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
 
 # ---------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> ExitCode:
-    from finbot_bt.runner.demo import run_demo
+    from finbot_bt.runner.demo import run_demo, write_demo_report
     from finbot_bt.runner.progress import progress_enabled
-    from finbot_bt.runner.summary import format_table, summary_frame
+    from finbot_bt.runner.summary import format_table
 
     default, realistic = run_demo(progress=progress_enabled())
     print("SMA(10/30) crossover on the bundled synthetic daily data (504 bars, 100,000 cash)\n")
     print(format_table([default.summary, realistic.summary]))
     if not args.no_report:
-        from finbot_bt.reports import write_report
-
-        files = write_report(realistic.broker, args.out, prices=realistic.prices,
-                             title="finbot-bt demo: SMA crossover, NORMAL latency, risk limits, volume cap",
-                             summary=summary_frame([default.summary, realistic.summary]))
+        files = write_demo_report(default, realistic, args.out)
         print(f"\nreport: {files.html}")
     return ExitCode.OK
 
@@ -140,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> ExitCode:
     if args.report is not None:
         from finbot_bt.reports import write_report
 
-        files = write_report(result.broker, args.report, prices=result.prices,
+        files = write_report(result.broker, args.report, prices=result.prices, label=result.label,
                              title=f"finbot-bt run: {args.strategy}", summary=summary_frame([result.summary]))
         print(f"\nreport: {files.html}")
     return ExitCode.OK

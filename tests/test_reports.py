@@ -39,7 +39,8 @@ def test_write_report_when_run_has_fills_and_rejections_then_all_files_written(
     for name, path in files.figures.items():
         assert path == tmp_path / "rep" / f"{name}.png"
         width, height = _png_size(path.read_bytes())
-        assert width >= 600 and height >= 300
+        # The rejections chart is as tall as its reasons need (two here), the others at least 300 px.
+        assert width >= 600 and height >= (150 if name == "rejections" else 300)
 
 
 def test_html_when_written_then_self_contained_with_figures_and_tables(tmp_path: Path, realistic: RunResult) -> None:
@@ -51,8 +52,8 @@ def test_html_when_written_then_self_contained_with_figures_and_tables(tmp_path:
     assert [name for name, _ in images] == list(FIGURE_NAMES)
     for name, encoded in images:
         assert base64.b64decode(encoded) == files.figures[name].read_bytes()
-    for heading in ("Equity and drawdown", "Price with fills and rejected orders", "Latency distribution",
-                    "Slippage and commission over time", "Rejections by reason"):
+    for heading in ("Equity and drawdown", "Monthly returns", "Price with fills and rejected orders",
+                    "Latency distribution", "Slippage and commission over time", "Rejections by reason"):
         assert heading in page
     for table in ("summary", "orders", "fills", "rejections"):
         assert f'id="{table}"' in page
@@ -113,3 +114,40 @@ def test_lower_layers_when_parsed_then_never_import_reports_runner_or_cli() -> N
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
                 assert not [n for n in names if n.startswith(top)], f"{path} imports {names}"
+
+
+def test_html_when_tables_written_then_share_counts_whole_money_in_cents_missing_as_dash(
+        tmp_path: Path, realistic: RunResult) -> None:
+    page = write_report(realistic.broker, tmp_path, prices=realistic.prices).html.read_text()
+    orders = page[page.index('id="orders"'):page.index("</table>", page.index('id="orders"'))]
+    fills = realistic.broker.fills_frame()
+    first = fills.iloc[0]
+    assert f"<td>{int(first['quantity']):,}</td>" in page
+    tables = page[page.index("<h2>Orders"):]  # the figures' base64 text may hold any letters
+    assert ".0000</td>" not in tables and "None" not in tables and "NaN" not in tables and "NaT" not in tables
+    assert f"<td>{first['commission']:,.2f}</td>" in page
+    assert "<td>-</td>" in orders  # market orders have no limit price
+    assert page.count('<div class="table-wrap">') == 3  # orders, fills, rejections scroll in their own box
+
+
+def test_summary_when_html_and_terminal_then_same_missing_marker(realistic: RunResult) -> None:
+    from finbot_bt.runner.summary import MISSING, format_table
+
+    frame = summary_frame([realistic.summary])
+    assert frame.loc["trades", "buy & hold SYNTH"] == MISSING
+    assert f"  {MISSING}\n" in format_table([realistic.summary]).split("\n\n")[0] + "\n"
+
+
+def test_write_demo_report_when_written_then_both_runs_in_summary_equity_and_monthly(tmp_path: Path) -> None:
+    from finbot_bt.runner.demo import DEFAULT_LABEL, REALISTIC_LABEL, run_demo, write_demo_report
+
+    default, realistic = run_demo()
+    files = write_demo_report(default, realistic, tmp_path / "demo")
+    alone = write_report(realistic.broker, tmp_path / "alone", prices=realistic.prices, label=REALISTIC_LABEL)
+    page = files.html.read_text()
+    for column in (DEFAULT_LABEL, REALISTIC_LABEL, "buy &amp; hold SYNTH"):
+        assert f"<th>{column}</th>" in page
+    assert files.figures["equity"].read_bytes() != alone.figures["equity"].read_bytes()
+    _, alone_height = _png_size(alone.figures["monthly"].read_bytes())
+    _, demo_height = _png_size(files.figures["monthly"].read_bytes())
+    assert demo_height > alone_height  # one heatmap panel more: the default run's

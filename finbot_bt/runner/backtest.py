@@ -9,11 +9,11 @@ from typing import Any
 import pandas as pd
 
 from finbot_bt.broker import FinbotBroker
-from finbot_bt.broker.engine import TRADE_ANALYZER, run_cerebro
+from finbot_bt.broker.engine import TRADE_ANALYZER, TradeLog, run_cerebro
 from finbot_bt.broker.progress import ProgressBar
 from finbot_bt.data import SAMPLE_SYMBOL, sample_path
 from finbot_bt.runner.loading import load_ohlcv, make_feed
-from finbot_bt.runner.summary import RunSummary, summarize
+from finbot_bt.runner.summary import TRADE_LOG_NAME, RunSummary, summarize
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +58,7 @@ def run_backtest(
     stdstats : bool
         Keep Backtrader's standard observers (needed by ``cerebro.plot()``).
     """
-    analyzers = [TRADE_ANALYZER]
+    analyzers = [TRADE_ANALYZER, (TradeLog, {"_name": TRADE_LOG_NAME})]
     if progress:
         analyzers.append((ProgressBar, {"total": max(len(frame) for _, frame in frames)}))
     cerebro, result = run_cerebro(
@@ -67,8 +67,9 @@ def run_backtest(
         analyzers=analyzers, stdstats=stdstats,
     )
     used = cerebro.broker
+    prices = dict(frames)
     return RunResult(label=label, broker=used, strategy=result, cerebro=cerebro,
-                     prices=dict(frames), summary=summarize(label, used, result))
+                     prices=prices, summary=summarize(label, used, result, prices))
 
 
 __all__ = ["RunResult", "run_backtest", "sample_frames"]

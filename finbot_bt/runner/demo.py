@@ -4,11 +4,13 @@
 show: NORMAL latency, a 10 % participation cap (partial fills), 5 bps
 slippage, 0.1 % commission and two risk rules (at most 1,100 shares per
 position; reducing-only after a 12 % drawdown from the peak).
+:func:`write_demo_report` draws both runs, and buy-and-hold, in one report.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from finbot_bt.broker import FinbotBroker
@@ -18,6 +20,7 @@ from finbot_bt.execution.fills import FillConfig, ParticipationCap
 from finbot_bt.execution.slippage import BasisPointsSlippage
 from finbot_bt.runner.backtest import RunResult, run_backtest, sample_frames
 from finbot_bt.runner.strategies import SmaCross
+from finbot_bt.runner.summary import summary_frame
 
 DEMO_CASH = 100_000.0
 DEMO_RISK = RiskConfig(
@@ -27,6 +30,7 @@ DEMO_RISK = RiskConfig(
 DEMO_FILL = FillConfig(volume_cap=ParticipationCap(fraction=Decimal("0.1")))
 DEFAULT_LABEL = "FinbotBroker()"
 REALISTIC_LABEL = "normal+risk+cap"
+DEMO_TITLE = "finbot-bt demo: SMA crossover, NORMAL latency, risk limits, volume cap"
 
 
 def default_broker() -> Any:
@@ -58,4 +62,17 @@ def run_demo(*, progress: bool = False) -> tuple[RunResult, RunResult]:
     return default, realistic
 
 
-__all__ = ["DEMO_CASH", "DEMO_FILL", "DEMO_RISK", "default_broker", "realistic_broker", "run_demo"]
+def write_demo_report(default: RunResult, realistic: RunResult, out_dir: str | Path) -> Any:
+    """Write the demo's report: the realistic run in full, the default run beside it in the equity figure.
+
+    Returns the :class:`~finbot_bt.reports.ReportFiles` written.
+    """
+    from finbot_bt.reports import write_report
+
+    return write_report(realistic.broker, out_dir, prices=realistic.prices, title=DEMO_TITLE,
+                        label=realistic.label, compare={default.label: default.broker},
+                        summary=summary_frame([default.summary, realistic.summary]))
+
+
+__all__ = ["DEMO_CASH", "DEMO_FILL", "DEMO_RISK", "DEMO_TITLE", "default_broker", "realistic_broker", "run_demo",
+           "write_demo_report"]
