@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import textwrap
@@ -100,14 +101,32 @@ def test_cli_checkpoints_show_when_broker_checkpoint_then_readable_table(
 
 
 def test_cli_checkpoints_list_when_piped_into_head_then_quiet_exit(tmp_path: Path) -> None:
-    base = tmp_path / "ck"
-    for index in range(3):
-        config = tmp_path / f"r{index}.toml"
-        config.write_text(f'checkpoint_dir = "{base}"\nsimulator_id = "s{index}"\ncheckpoint_every = 1\n'
-                          "keep_last = 400\n")
-        strategy, part, _ = _files(tmp_path)
-        assert main(["run", f"{strategy}:Swing", "--data", str(part), "--config", str(config)]) == ExitCode.OK
-    done = subprocess.run(f"{sys.executable} -m finbot_bt.cli checkpoints list {base} | head -2",
-                          shell=True, capture_output=True, text=True, check=True)
+    folder = tmp_path / "ck" / "s"
+    folder.mkdir(parents=True)
+    for index in range(3000):  # far more than a pipe buffer holds: the writes after head exits fail
+        (folder / f"20240101T000000.000000-{index:012d}.json").touch()
+    (folder / "LATEST").write_text("20240101T000000.000000-000000002999.json\n")
+    done = subprocess.run(f"{sys.executable} -m finbot_bt.cli checkpoints list {tmp_path / 'ck'} | head -2; "
+                          "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 2
-    assert "Error" not in done.stderr and "error" not in done.stderr
+    assert done.stderr == ""
+
+
+def test_cli_when_stdout_reader_gone_then_exit_0_without_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Gone(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            raise io.UnsupportedOperation("no descriptor")
+
+    strategy, part, config = _files(tmp_path)
+    assert main(["run", f"{strategy}:Swing", "--data", str(part), "--config", str(config)]) == ExitCode.OK
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdout", Gone())
+    assert main(["checkpoints", "list", str(tmp_path / "ck")]) == ExitCode.OK
+    assert capsys.readouterr().err == ""
