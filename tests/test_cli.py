@@ -288,7 +288,7 @@ def test_run_when_adjust_yahoo_then_matches_backtrader_yahoo_feed_and_summary_sa
     for argv in ([], ["--adjust", "yahoo"]):
         code, out, err = _run(capsys, "run", "finbot_bt.broker.strategies:SmaCross", "--data", str(path), *argv)
         assert code == ExitCode.OK, err
-        finals[tuple(argv)] = next(line.split()[-1] for line in out.splitlines() if line.startswith("final value"))
+        finals[tuple(argv)] = next(line.split()[2] for line in out.splitlines() if line.startswith("final value"))
         assert ("adjusted by Adj Close and rounded to 2 decimals" in out) is bool(argv)
         assert ("prices: raw, as in the files (Adj Close ignored" in out) is not bool(argv)
     assert finals[("--adjust", "yahoo")] == expected != finals[()]
@@ -296,7 +296,7 @@ def test_run_when_adjust_yahoo_then_matches_backtrader_yahoo_feed_and_summary_sa
     code, out, _ = _run(capsys, "run", "finbot_bt.broker.strategies:SmaCross", "--data", str(path),
                         "--config", str(config))
     assert code == ExitCode.OK
-    assert next(line.split()[-1] for line in out.splitlines() if line.startswith("final value")) == expected
+    assert next(line.split()[2] for line in out.splitlines() if line.startswith("final value")) == expected
 
 
 def test_run_when_adjust_yahoo_on_file_without_adj_close_then_exit_3(

@@ -39,7 +39,7 @@ def _files(tmp_path: Path, resume_key: bool = False) -> tuple[Path, Path, Path]:
 
 
 def _final_value(out: str) -> str:
-    return next(line.split()[-1] for line in out.splitlines() if line.startswith("final value"))
+    return next(line.split()[2] for line in out.splitlines() if line.startswith("final value"))
 
 
 @pytest.mark.parametrize("how", ["flag", "toml"])
