@@ -193,7 +193,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._reset()
 
     def _reset(self) -> None:
-        self.startingcash = self.cash = float(self.p.cash)
+        # As BackBroker: the cash keeps the type it was given (an int stays an int) until it changes.
+        self.startingcash = self.cash = self.p.cash
         self.sim = self._build_simulator()
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(bt.Position)
         self.notifs: collections.deque[Any] = collections.deque()
@@ -211,7 +212,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._held: dict[int, list[Any]] = {}
         self._cash_addition: collections.deque[float] = collections.deque()
         self._value = self.cash
-        self._fundshares = self.cash / self.p.fundstartval
+        self._fundshares = float(self.cash) / self.p.fundstartval
         self._fundval = float(self.p.fundstartval)
         self.events: list[ExecutionEvent] = []
         self.equity_curve: list[tuple[datetime, float, float]] = []
@@ -308,8 +309,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         """Set starting cash (as BackBroker: also survives ``start()``)."""
         amount = config_decimal("cash", cash)
         self.p.cash = cash
-        self.startingcash = self.cash = float(cash)
-        self._value = float(cash)
+        self.startingcash = self.cash = self._value = cash
         self.sim.portfolio.cash = amount
         self.sim.initial_cash = amount
 
@@ -403,11 +403,18 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
     get_cash = getcash
 
     def getvalue(self, datas: Any = None, mkt: bool = False, lever: bool = False) -> float:
-        """Portfolio value (cached at each bar), or the position value of ``datas``."""
+        """Portfolio value (cached at each bar), or the position value of ``datas``.
+
+        As BackBroker, valuing ``datas`` first books pending ``add_cash`` amounts
+        (``order_target_value``/``order_target_percent`` see a deposit at once).
+        """
         if datas is None:
             if mkt:
                 return self._value - self.cash
             return self._value
+        if self._cash_addition:
+            self._apply_cash_additions()
+            self.cash = to_float(self.sim.cash)
         total = 0.0
         for data in datas:
             comminfo = self.getcommissioninfo(data)
@@ -725,8 +732,10 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         comminfo = self.getcommissioninfo(data)
         execution = event.execution
         price = to_float(execution.price)
-        closed = to_float(event.closed_quantity)
-        opened = to_float(event.opened_quantity)
+        # Sizes keep the strategy's type, as BackBroker: an int order executes int sizes.
+        as_int = type(order.created.size) is int
+        closed = _size(event.closed_quantity, as_int)
+        opened = _size(event.opened_quantity, as_int)
         size = closed + opened
         closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
@@ -804,6 +813,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             margin=None if margin is None else to_decimal(margin),
         ))
         self._instrument_keys[symbol] = key
+
+
+def _size(quantity: Decimal, as_int: bool) -> float | int:
+    if as_int and quantity == quantity.to_integral_value():
+        return int(quantity)
+    return to_float(quantity)
 
 
 # Event type -> how the broker applies it to Backtrader (other events change nothing there).
