@@ -83,3 +83,21 @@ def test_add_cash_7_when_order_target_percent_follows_a_deposit_then_the_deposit
 
 
 _ = (datetime, timedelta)
+
+
+# ---------------------------------------------------------------- 4: cheat-on-close with a price
+
+
+def test_coc_4_when_market_order_names_a_price_then_it_fills_at_the_creation_close() -> None:
+    plan = {
+        3: [lambda s: s.buy(size=5, exectype=O.Market, price=round(s.data.close[0] * 0.9, 2))],
+        7: [lambda s: s.sell(size=5, price=round(s.data.close[0] * 1.1, 2))],
+        10: [lambda s: s.buy_bracket(size=4, exectype=O.Market, price=round(s.data.close[0] * 0.95, 2),
+                                     stopprice=round(s.data.close[0] * 0.97, 2),
+                                     limitprice=round(s.data.close[0] * 1.03, 2))],
+        # Valued at its price the order fits the cash; at the close it would not (BackBroker checks the price).
+        20: [lambda s: s.buy(size=120, price=50.0)],
+    }
+    expected, got = side_by_side(daily, plan, setup=lambda c: c.broker.set_coc(True))
+    assert [e for e in expected["log"] if e[2] == "Completed"]
+    assert_same(expected, got)

@@ -17,7 +17,7 @@ from typing import Any
 import backtrader as bt
 
 from finbot_bt.broker import frames
-from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
+from finbot_bt.broker.convert import config_decimal, finite_positive, to_decimal, to_float
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
 from finbot_bt.broker.persistence import (
     BacktraderCommissionRef,
@@ -554,9 +554,15 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             self._reject_locally(order, f"order cannot be translated: {exc}")
             return order
         timestamp, reference = self._submission_time(order, data)
+        funds_price = None
+        if self.p.coc and order.exectype == bt.Order.Market and finite_positive(order.created.pclose):
+            # Cheat-on-close fills at the creation close even when the order names a price
+            # (BackBroker); its submission check still values the order at that price.
+            funds_price, reference = reference, to_decimal(order.created.pclose)
         self._in_submit = True
         try:
-            self.sim.submit_order(core_order, timestamp, reference_price=reference, exempt=exempt)
+            self.sim.submit_order(core_order, timestamp, reference_price=reference, exempt=exempt,
+                                  funds_price=funds_price)
         finally:
             self._in_submit = False
         return order
