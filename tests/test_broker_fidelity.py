@@ -101,3 +101,44 @@ def test_coc_4_when_market_order_names_a_price_then_it_fills_at_the_creation_clo
     expected, got = side_by_side(daily, plan, setup=lambda c: c.broker.set_coc(True))
     assert [e for e in expected["log"] if e[2] == "Completed"]
     assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 6 and 8: trailing orders
+
+
+class TrailRecorder(bt.Strategy):
+    """Places trailing orders and records what a strategy reads of them every bar."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+        self.orders: list[Any] = []
+
+    def start(self) -> None:
+        self.broker.set_cash(1_000_000)
+        self.broker.set_filler(bt.broker.fillers.FixedSize(size=3))
+
+    def next(self) -> None:
+        close = self.data.close[0]
+        if len(self) == 2:
+            self.buy(size=40)
+        if len(self) == 4:
+            self.orders.append(self.sell(size=20, exectype=O.StopTrail, trailamount=1.2))
+            self.orders.append(self.sell(size=20, exectype=O.StopTrailLimit, price=close,
+                                         plimit=close - 0.5, trailamount=0.8))
+            self.orders.append(self.buy(size=12, exectype=O.StopTrailLimit, price=close,
+                                        plimit=close + 0.6, trailpercent=0.01))
+        for order in self.orders:
+            self.seen.append((len(self), order.ref, round(order.created.price, 6),
+                              None if order.created.pricelimit is None else round(order.created.pricelimit, 6),
+                              order.getstatusname(), order.executed.size))
+
+    def notify_order(self, order: Any) -> None:
+        self.seen.append((len(self), order.ref, order.getstatusname(), order.executed.size,
+                          round(order.executed.price, 6)))
+
+
+def test_trailing_6_8_when_trailing_orders_work_then_created_prices_follow_and_freeze_as_backbroker() -> None:
+    expected = run_strategy(None, TrailRecorder).seen
+    got = run_strategy(FinbotBroker(), TrailRecorder).seen
+    assert any(entry[2] == "Partial" for entry in expected if len(entry) == 5)
+    assert got == expected

@@ -209,6 +209,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._last_ts: dict[Any, datetime] = {}
         self._now: datetime | None = None
         self._oco_leader: dict[int, int] = {}
+        self._trailing: dict[str, Any] = {}
         self._held: dict[int, list[Any]] = {}
         self._cash_addition: collections.deque[float] = collections.deque()
         self._value = self.cash
@@ -536,6 +537,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         core_id = self.sim.next_order_id()
         self._core_ids[order.ref] = core_id
         self._bt_orders[core_id] = order
+        if order.exectype in (bt.Order.StopTrail, bt.Order.StopTrailLimit):
+            self._trailing[core_id] = order
         order.submit()
         if self.p.checksubmit:
             self.notify(order)
@@ -661,8 +664,19 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if now is not None:
             self._now = now
             self.sim.process_market_data(now, bars)
+            if self._trailing:
+                self._follow_trails()
         self._apply_cash_additions()
         self._refresh_value()
+
+    def _follow_trails(self) -> None:
+        # BackBroker moves a trailing order's created.price (and pricelimit) with the trail.
+        for core_id, order in self._trailing.items():
+            core = self.sim.get_order(core_id)
+            if core is not None and core.stop_price is not None:
+                order.created.price = to_float(core.stop_price)
+                if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
+                    order.created.pricelimit = to_float(core.limit_price)
 
     def _feeds(self) -> list[Any]:
         cerebro = getattr(self, "cerebro", None)
@@ -767,6 +781,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         core_id = self._core_ids.get(order.ref)
         if core_id is not None:
             self._bt_orders.pop(core_id, None)
+            self._trailing.pop(core_id, None)
 
     def _bt_order_for(self, core_id: str) -> Any:
         return self._bt_orders.get(core_id)

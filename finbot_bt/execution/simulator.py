@@ -685,6 +685,8 @@ class ExecutionSimulator:
     def _match_one(self, working: WorkingOrder, bar: Bar, open_time: datetime, used: Decimal) -> Decimal:
         order = working.order
         state = working.match
+        # A trailing stop-limit stops trailing once triggered (from the next bar on, as BackBroker).
+        trails = order.order_type in _TRAILING and not state.triggered
         match = self._find_match(working, bar)
         filled = ZERO
         if match is not None:
@@ -715,7 +717,7 @@ class ExecutionSimulator:
                                                         requested_price=match.price, timestamp=fill_time,
                                                         liquidity=liquidity))
         if working.terminal is None and working.venue_remaining > 0:
-            if order.order_type in _TRAILING and state.trail_adjust(bar.close):
+            if trails and state.trail_adjust(bar.close):
                 self._update(working, stop_price=state.stop, limit_price=state.limit)
             if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
                 reason = "unfilled remainder of an IOC order" if filled > 0 else "not fillable at once"
