@@ -142,3 +142,83 @@ def test_trailing_6_8_when_trailing_orders_work_then_created_prices_follow_and_f
     got = run_strategy(FinbotBroker(), TrailRecorder).seen
     assert any(entry[2] == "Partial" for entry in expected if len(entry) == 5)
     assert got == expected
+
+
+# ---------------------------------------------------------------- 1, 2, 3: brackets and OCO
+
+FRAME_DIP = make_ohlcv(60, seed=7)  # dips after bar 3: limit buys placed at bar 3 fill later
+
+
+def dipping() -> list[Any]:
+    return [pandas_feed(FRAME_DIP, name="A")]
+
+
+def _bracket(s: Any, **kwargs: Any) -> Any:
+    close = s.data.close[0]
+    orders = s.buy_bracket(size=5, price=round(close * 0.9, 2), stopprice=round(close * 0.85, 2),
+                           limitprice=round(close * 1.1, 2), **kwargs)
+    s.kept["bracket"] = orders
+    return orders
+
+
+def _statuses(result: dict[str, Any]) -> list[tuple[int, str, str]]:
+    return [(entry[0], entry[2], entry[4]) for entry in result["log"]]
+
+
+def test_bracket_1_when_child_cancelled_before_parent_fills_then_whole_bracket_cancelled() -> None:
+    plan = {3: [_bracket], 6: [lambda s: s.cancel(s.kept["bracket"][1])]}
+    expected, got = side_by_side(daily, plan)
+    assert _statuses(expected)[-3:] == [(7, "Canceled", "Stop"), (7, "Canceled", "Limit"), (7, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_1_when_child_expires_before_parent_fills_then_whole_bracket_cancelled() -> None:
+    plan = {3: [lambda s: _bracket(s, stopargs=dict(valid=s.data.datetime.date(0) + timedelta(days=3)))]}
+    expected, got = side_by_side(daily, plan)
+    assert _statuses(expected)[-3:] == [(6, "Expired", "Stop"), (6, "Canceled", "Limit"), (6, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_1_when_parent_partly_filled_and_child_cancelled_then_parent_cancelled() -> None:
+    plan = {3: [lambda s: s.kept.__setitem__("bracket", s.buy_bracket(
+        size=900, exectype=O.Market, stopprice=round(s.data.close[0] * 0.8, 2),
+        limitprice=round(s.data.close[0] * 1.3, 2)))],
+        4: [lambda s: s.cancel(s.kept["bracket"][2])]}
+    expected, got = side_by_side(daily, plan, on_start=lambda s: (
+        s.broker.set_cash(1_000_000), s.broker.set_filler(bt.broker.fillers.FixedSize(size=200))))
+    assert (5, "Canceled", "Market") in _statuses(expected)
+    assert_same(expected, got)
+
+
+def test_oco_2_when_member_refused_for_cash_at_execution_then_margin_before_sibling_cancel() -> None:
+    plan = {3: [lambda s: s.kept.__setitem__("o", s.buy(size=45, exectype=O.Limit,
+                                                         price=round(s.data.close[0] * 0.97, 2))),
+                lambda s: s.buy(size=45, exectype=O.Limit, price=round(s.data.close[0] * 0.96, 2), oco=s.kept["o"])],
+            4: [lambda s: s.buy(size=60)]}
+    expected, got = side_by_side(dipping, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (13, "Margin", "Limit"), (13, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_2_when_parent_refused_for_cash_at_execution_then_margin_before_children_cancel() -> None:
+    plan = {3: [lambda s: s.buy_bracket(size=45, price=round(s.data.close[0] * 0.97, 2),
+                                        stopprice=round(s.data.close[0] * 0.87, 2),
+                                        limitprice=round(s.data.close[0] * 1.2, 2))],
+            4: [lambda s: s.buy(size=60)]}
+    expected, got = side_by_side(dipping, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (13, "Margin", "Limit"), (13, "Canceled", "Stop"), (13, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_3_when_child_refused_for_cash_after_parent_filled_then_sibling_cancelled() -> None:
+    # Short 10, covered by hand, then the cash is spent: the stop exit would open a long it cannot pay.
+    plan = {3: [lambda s: s.sell_bracket(size=10, exectype=O.Market, stopprice=round(s.data.close[0] * 1.05, 2),
+                                         limitprice=round(s.data.close[0] * 0.7, 2))],
+            4: [lambda s: s.buy(size=10)],
+            5: [lambda s: s.buy(size=int(s.broker.getcash() / s.data.close[0]) - 1)]}
+    expected, got = side_by_side(daily, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (24, "Margin", "Stop"), (24, "Canceled", "Limit")]
+    assert_same(expected, got)

@@ -803,10 +803,12 @@ class ExecutionSimulator:
         if order.oco_group is not None and status is not OrderStatus.FILLED:
             self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
         if order.parent_id is not None and status is not OrderStatus.FILLED:
-            siblings = self._children.get(order.parent_id, [])
             parent = self._working.get(order.parent_id)
             if parent is None:  # parent done: a child leaving takes its siblings with it
-                self._cancel_group(siblings, order.order_id, ts, "bracket")
+                self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
+            elif parent.terminal is None:
+                # Parent still working (or partly filled): the whole bracket goes, as with BackBroker.
+                self._venue_terminate(parent, OrderStatus.CANCELLED, ts, "bracket")
 
     def _finish(self, working: WorkingOrder, ts: datetime) -> None:
         if working.terminal is None:
@@ -976,9 +978,11 @@ class ExecutionSimulator:
             )
             self._update(working, rejection_reason=RejectionReason.INSUFFICIENT_FUNDS,
                          rejection_message=working.terminal_reason)
-            self._venue_cancel_dependents(working, ts)
         if working.in_flight_reports == 0 and working.terminal is not None:
             self._finish(working, ts)
+        if booking.opening_refused:
+            # After the refusal itself (BackBroker notifies Margin, then the dependents' Canceled).
+            self._venue_cancel_dependents(working, ts)
 
     def _venue_cancel_dependents(self, working: WorkingOrder, ts: datetime) -> None:
         order = working.order
@@ -988,6 +992,8 @@ class ExecutionSimulator:
                 self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent rejected")
         if order.oco_group is not None:
             self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
+        if order.parent_id is not None:  # a refused exit takes its sibling with it
+            self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
     def _update(self, working: WorkingOrder, **changes: Any) -> None:
         order = working.order
