@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from finbot_bt import FinbotBroker
+from finbot_bt.errors import ConfigError
 from tests.bt_harness import assert_same, make_ohlcv, pandas_feed, side_by_side
 
 O = bt.Order  # noqa: E741
@@ -465,3 +466,18 @@ def test_history_11_when_notify_off_then_strategy_sees_no_historical_notificatio
     expected, got = side_by_side(daily, None, setup=quiet)
     assert expected["log"] == [] and expected["trades"]
     assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 10: compensate (refused loudly)
+
+
+def test_compensate_10_when_a_data_compensates_another_then_the_run_is_refused_with_a_message() -> None:
+    cerebro = bt.Cerebro()
+    data0, data1 = pandas_feed(FRAME, name="spot"), pandas_feed(FRAME, name="future")
+    cerebro.adddata(data0)
+    data1.compensate(data0)
+    cerebro.adddata(data1)
+    cerebro.setbroker(FinbotBroker())
+    cerebro.addstrategy(bt.Strategy)
+    with pytest.raises(ConfigError, match=r"'future' compensates 'spot'.*not support"):
+        cerebro.run()

@@ -235,6 +235,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def start(self) -> None:
         super().start()
+        for data in self._feeds():
+            _refuse_compensation(data)
         self._checkpointer: BrokerCheckpointer | None = None
         self.resumed = False
         if self.p.checkpoint_dir is None:
@@ -546,6 +548,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def _transmit(self, order: Any, exempt: bool = False) -> Any:
         data = order.data
+        _refuse_compensation(data)
         symbol = self._symbol(data)
         self._sync_instrument(symbol, data)
         core_id = self.sim.next_order_id()
@@ -958,6 +961,16 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             margin=None if margin is None else to_decimal(margin),
         ))
         self._instrument_keys[symbol] = key
+
+
+def _refuse_compensation(data: Any) -> None:
+    other = getattr(data, "_compensate", None)
+    if other is not None:
+        raise ConfigError(
+            f"data {getattr(data, '_name', '')!r} compensates {getattr(other, '_name', '')!r} "
+            "(data.compensate(other)), which FinbotBroker does not support: its orders would trade "
+            "without moving the other data's position. Trade the other data directly, or use "
+            "bt.brokers.BackBroker for this run (docs/differences.md, 'Not supported')")
 
 
 def _history_time(value: Any) -> datetime:

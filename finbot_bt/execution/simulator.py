@@ -713,6 +713,11 @@ class ExecutionSimulator:
         trails = order.order_type in _TRAILING and not state.triggered
         match = self._find_match(working, bar)
         filled = ZERO
+        if match is not None and not match.at_open and match.fill_time is None \
+                and order.status is OrderStatus.PENDING_CANCEL and self._cancel_due_before(order, bar.timestamp):
+            # A fill inside the bar happens at the bar's time: a cancel reaching the venue
+            # earlier in the bar wins (it is delivered when the queue is drained to the bar's time).
+            match = None
         if match is not None:
             remaining = working.venue_remaining
             quantity = remaining
@@ -747,6 +752,11 @@ class ExecutionSimulator:
                 reason = "unfilled remainder of an IOC order" if filled > 0 else "not fillable at once"
                 self._venue_terminate(working, OrderStatus.CANCELLED, bar.timestamp, reason)
         return used
+
+    def _cancel_due_before(self, order: Order, ts: datetime) -> bool:
+        order_id = order.order_id
+        return any(action.kind is ActionKind.CANCEL and action.order_id == order_id and action.due_time < ts
+                   for action in self.queue)
 
     def _find_match(self, working: WorkingOrder, bar: Bar) -> Match | None:
         kind = working.match.order_type
