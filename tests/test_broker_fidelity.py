@@ -481,3 +481,13 @@ def test_compensate_10_when_a_data_compensates_another_then_the_run_is_refused_w
     cerebro.addstrategy(bt.Strategy)
     with pytest.raises(ConfigError, match=r"'future' compensates 'spot'.*not support"):
         cerebro.run()
+
+
+def test_divergence_7_when_aliases_asked_then_both_spellings_exist() -> None:
+    class Minimal(bt.BrokerBase):  # type: ignore[misc]
+        def getcash(self) -> float:
+            return 1.0
+
+    assert not hasattr(Minimal, "get_cash")  # Backtrader's MetaBroker alias bug
+    broker = FinbotBroker()
+    assert broker.get_cash() == broker.getcash() and broker.get_value() == broker.getvalue()
