@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import math
+import warnings
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import backtrader as bt
 
 from finbot_bt.broker import frames
-from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
+from finbot_bt.broker.convert import config_decimal, finite_positive, to_decimal, to_float
 from finbot_bt.broker.data_checks import warn_zero_volume
 from finbot_bt.broker.display import broker_html, broker_repr
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
@@ -56,6 +58,7 @@ from finbot_bt.execution.simulator import ExecutionSimulator
 from finbot_bt.execution.slippage import SlippageModel
 
 EPOCH = datetime(1970, 1, 1)
+_ONE_DAY = 1.0 - 1e-6  # Backtrader date numbers count days
 
 
 class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
@@ -146,6 +149,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
     def __init__(self, **params: Any) -> None:
         # Backtrader's metaclass consumes the keyword parameters into ``self.p``.
         self._core_commission: CommissionModel | None = None
+        self._userhist: list[list[Any]] = []  # order histories (kept across start(), as BackBroker)
         self._validate_params()
         super().__init__()
 
@@ -190,7 +194,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             "market_at_last_close": bool(self.p.coc) or base.market_at_last_close,
         }
         if self.p.filler is not None and base.volume_cap is None:
-            changes["volume_cap"] = BacktraderFillerCap(filler=self.p.filler, resolve_order=self._bt_order_for)
+            changes["volume_cap"] = BacktraderFillerCap(filler=self.p.filler, resolve_order=self._bt_order_for,
+                                                        note_size=self._filler_sizes.__setitem__)
         return dataclasses.replace(base, **changes)
 
     def _slippage_model(self) -> SlippageModel:
@@ -221,7 +226,11 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._reset()
 
     def _reset(self) -> None:
-        self.startingcash = self.cash = float(self.p.cash)
+        # As BackBroker: the cash keeps the type it was given (an int stays an int) until it changes.
+        self.startingcash: float = self.p.cash
+        self.cash: float = self.p.cash
+        self._filler_sizes: dict[str, Any] = {}
+        self._to_submit: collections.deque[tuple[int, Any]] = collections.deque()
         self.sim = self._build_simulator()
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(bt.Position)
         self.notifs: collections.deque[Any] = collections.deque()
@@ -236,10 +245,13 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._last_ts: dict[Any, datetime] = {}
         self._now: datetime | None = None
         self._oco_leader: dict[int, int] = {}
+        self._trailing: dict[str, Any] = {}
+        self._intraday: set[Any] = set()
+        self._last_num: dict[Any, float] = {}
         self._held: dict[int, list[Any]] = {}
         self._cash_addition: collections.deque[float] = collections.deque()
-        self._value = self.cash
-        self._fundshares = self.cash / self.p.fundstartval
+        self._value: float = self.cash
+        self._fundshares = float(self.cash) / self.p.fundstartval
         self._fundval = float(self.p.fundstartval)
         self.events: list[ExecutionEvent] = []
         self.equity_curve: list[tuple[datetime, float, float]] = []
@@ -251,6 +263,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def start(self) -> None:
         super().start()
+        for data in self._feeds():
+            _refuse_compensation(data)
         self._checkpointer: BrokerCheckpointer | None = None
         self.resumed = False
         if self.p.checkpoint_dir is None:
@@ -270,6 +284,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def stop(self) -> None:
         super().stop()
+        self._flush_submissions(defer=True)  # orders of the last next() are known to the simulator
         if getattr(self, "_checkpointer", None) is not None:
             self.checkpoint()
             assert self._checkpointer is not None
@@ -286,6 +301,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if getattr(self, "_checkpointer", None) is None:
             raise ConfigError("checkpoint() needs FinbotBroker(checkpoint_dir=...) and a started run")
         assert self._checkpointer is not None
+        self._flush_submissions(defer=True)
         deferred, self._deferred = self._deferred, []
         for event in deferred:
             self._apply(event)
@@ -343,8 +359,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         """Set starting cash (as BackBroker: also survives ``start()``)."""
         amount = config_decimal("cash", cash)
         self.p.cash = cash
-        self.startingcash = self.cash = float(cash)
-        self._value = float(cash)
+        self.startingcash = self.cash = self._value = cash
         self.sim.portfolio.cash = amount
         self.sim.initial_cash = amount
 
@@ -438,11 +453,18 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
     get_cash = getcash
 
     def getvalue(self, datas: Any = None, mkt: bool = False, lever: bool = False) -> float:
-        """Portfolio value (cached at each bar), or the position value of ``datas``."""
+        """Portfolio value (cached at each bar), or the position value of ``datas``.
+
+        As BackBroker, valuing ``datas`` first books pending ``add_cash`` amounts
+        (``order_target_value``/``order_target_percent`` see a deposit at once).
+        """
         if datas is None:
             if mkt:
                 return self._value - self.cash
             return self._value
+        if self._cash_addition:
+            self._apply_cash_additions()
+            self.cash = to_float(self.sim.cash)
         total = 0.0
         for data in datas:
             comminfo = self.getcommissioninfo(data)
@@ -539,6 +561,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         :meth:`enable_trading`. Flattening sends market orders (owned by the first
         strategy) that close each position at the next bar; they pass the halt.
         """
+        self._flush_submissions(defer=True)
         self.sim.disable_trading(reason, self._now or EPOCH, cancel_open_orders=cancel_open_orders)
         if flatten:
             for data, position in list(self.positions.items()):
@@ -559,17 +582,18 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def _transmit(self, order: Any, exempt: bool = False) -> Any:
         data = order.data
+        _refuse_compensation(data)
         symbol = self._symbol(data)
         self._sync_instrument(symbol, data)
         core_id = self.sim.next_order_id()
         self._core_ids[order.ref] = core_id
         self._bt_orders[core_id] = order
+        if order.exectype in (bt.Order.StopTrail, bt.Order.StopTrailLimit):
+            self._trailing[core_id] = order
         order.submit()
-        if self.p.checksubmit:
+        historical = order.exectype == bt.Order.Historical
+        if self.p.checksubmit and not historical:
             self.notify(order)
-        if order.exectype == bt.Order.Historical:
-            self._reject_locally(order, "historical orders (add_order_history) are not supported")
-            return order
         parent_id = self._core_ids.get(order.parent.ref) if order.parent is not None else None
         expire_at = None
         if order.valid:
@@ -582,16 +606,54 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             self._reject_locally(order, f"order cannot be translated: {exc}")
             return order
         timestamp, reference = self._submission_time(order, data)
-        self._in_submit = True
+        funds_price = None
+        if self.p.coc and order.exectype == bt.Order.Market and finite_positive(order.created.pclose):
+            # Cheat-on-close fills at the creation close even when the order names a price
+            # (BackBroker); its submission check still values the order at that price.
+            funds_price, reference = reference, to_decimal(order.created.pclose)
+        submission = functools.partial(
+            self.sim.submit_order, core_order, timestamp, reference_price=reference, exempt=exempt,
+            funds_price=funds_price, close_session=self._close_session(order, data))
+        if historical:
+            # Order history: accepted unchecked and filled at its own price on this bar (BackBroker).
+            submission.keywords.update(exempt=True, fixed_price=to_decimal(order.created.price))
+            self._submit_now(submission)
+        elif self.p.checksubmit:
+            # As BackBroker, submitted orders are checked (cash, risk) at the broker's next cycle:
+            # a setcash or add_cash made after the order in the same next() counts.
+            self._to_submit.append((order.ref, submission))
+        else:
+            self._submit_now(submission)
+        return order
+
+    def _submit_now(self, submission: Any) -> None:
+        clock = self.sim.clock
+        if clock is not None and submission.args[1] < clock:
+            # An order from next_open() moved the clock to its feed's open: not before it.
+            submission = functools.partial(submission.func, submission.args[0], clock, **submission.keywords)
+        submission()
+
+    def _flush_submissions(self, defer: bool) -> None:
+        # ``defer``: called from a strategy (cancel, kill switch); notifications wait for next().
+        self._in_submit = defer
         try:
-            self.sim.submit_order(core_order, timestamp, reference_price=reference, exempt=exempt)
+            while self._to_submit:
+                self._submit_now(self._to_submit.popleft()[1])
         finally:
             self._in_submit = False
-        return order
+
+    def _close_session(self, order: Any, data: Any) -> tuple[datetime, datetime] | None:
+        # Backtrader's Close rule in simulated time: tried on bars after the creation bar,
+        # filled from the first bar at or after the order's end of session (order.dteos).
+        if order.exectype != bt.Order.Close or not order.dteos:
+            return None
+        daily, close = self._is_daily(data), self.p.session_close
+        return (core_time(bt.num2date(order.created.dt), daily, close),
+                core_time(bt.num2date(order.dteos), daily, close))
 
     def _expiry(self, valid: float, data: Any) -> datetime:
         # Orders placed together usually share their validity: convert each value once.
-        key = (valid, data.datetime[0] if len(data) else 0.0, is_daily(data), self.p.session_close)
+        key = (valid, data.datetime[0] if len(data) else 0.0, self._is_daily(data), self.p.session_close)
         memo = self._expiry_memo
         if memo is None or memo[0] != key:
             bar_time = bt.num2date(key[1]).time() if len(data) else MIDNIGHT
@@ -613,8 +675,9 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         now = self._now or EPOCH
         if self.p.coo and len(data) > self._last_len.get(data, 0):
             # next_open(): the bar has started but the broker has not seen it yet.
-            ts = core_time(data.datetime.datetime(0), is_daily(data), self.p.session_close)
-            bar = bar_from_data(data, ts, is_daily(data), self.p.session_open, self._last_ts.get(data))
+            daily = self._is_daily(data)
+            ts = core_time(data.datetime.datetime(0), daily, self.p.session_close)
+            bar = bar_from_data(data, ts, daily, self.p.session_open, self._last_ts.get(data))
             if bar is not None:
                 open_time = bar.open_time or self._last_ts.get(data) or now
                 reference = bar.open if order.exectype == bt.Order.Market else None
@@ -628,6 +691,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def cancel(self, order: Any, bracket: bool = False) -> bool:
         """Request a cancel; returns True if the request was sent (the order was working)."""
+        if any(ref == order.ref for ref, _ in self._to_submit):
+            self._flush_submissions(defer=True)  # the order reaches the simulator, then the cancel
         core_id = self._core_ids.get(order.ref)
         if core_id is None or not order.alive():
             for group in self._held.values():
@@ -655,17 +720,27 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         deferred, self._deferred = self._deferred, []
         for event in deferred:
             self._apply(event)
+        if self._to_submit:
+            self._flush_submissions(defer=False)
+        if self._userhist:
+            self._process_order_history()
         bars: dict[str, Bar] = {}
         now = self._now
         if len(self._feed_table) != len(self._symbols) or not self._feed_table:
-            self._feed_table = [(data, self._symbol(data), is_daily(data)) for data in self._feeds()]
+            self._feed_table = [(data, self._symbol(data), self._is_daily(data)) for data in self._feeds()]
         last_len, last_ts, sim = self._last_len, self._last_ts, self.sim
         session_open, session_close = self.p.session_open, self.p.session_close
         # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
         stamps: dict[tuple[float, Any], datetime] = {}
-        for data, symbol, daily in self._feed_table:
+        # Feeds with open orders are passed every cycle, their last bar again if they have no new
+        # one: BackBroker tries every order every cycle, against its data's current (old) bar.
+        idle: list[tuple[Any, str, bool]] = []
+        for entry in self._feed_table:
+            data, symbol, daily = entry
             length = len(data)
             if length <= last_len.get(data, 0):
+                if length:
+                    idle.append(entry)
                 continue
             last_len[data] = length
             line = data.datetime
@@ -673,6 +748,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             stamp = stamps.get(key)
             if stamp is None:
                 stamp = stamps[key] = line.datetime(0)
+            if daily:
+                daily = self._bars_are_daily(data, line)
             ts = core_time(stamp, daily, session_close)
             previous = last_ts.get(data)
             last_ts[data] = ts
@@ -683,11 +760,91 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol))
             if bar is not None:
                 bars[symbol] = bar
+        repeated: list[str] = []
+        for data, symbol, daily in idle:
+            previous_ts = last_ts.get(data)
+            if previous_ts is not None and sim.needs_full_bar(symbol):
+                bar = bar_from_data(data, previous_ts, daily, session_open, None)
+                if bar is not None:
+                    bars[symbol] = bar
+                    repeated.append(symbol)
+        if now is not None and sim.clock is not None and now < sim.clock:
+            now = sim.clock  # an order placed in next_open() already moved the clock to a later open
         if now is not None:
             self._now = now
-            self.sim.process_market_data(now, bars)
+            self.sim.process_market_data(now, bars, repeated=repeated)
+            if self._trailing:
+                self._follow_trails()
         self._apply_cash_additions()
         self._refresh_value()
+
+    def _is_daily(self, data: Any) -> bool:
+        return is_daily(data) and data not in self._intraday
+
+    def _bars_are_daily(self, data: Any, line: Any) -> bool:
+        # Timing comes from the bars' own timestamps: a feed declared daily (often just
+        # PandasData's default) whose bars are less than a day apart is timed as intraday.
+        num = line[0]
+        previous = self._last_num.get(data)
+        self._last_num[data] = num
+        if previous is None:
+            try:
+                gap = line[1] - num  # preloaded data: look at the next bar
+            except IndexError:
+                # Cannot tell yet: keep a midnight stamp where it is rather than move it to the close.
+                return bool(line.datetime(0).time() != MIDNIGHT)
+        else:
+            gap = num - previous
+        if gap >= _ONE_DAY:
+            return True
+        self._intraday.add(data)
+        self._feed_table = []  # rebuilt with this feed as intraday at the next bar
+        warnings.warn(
+            f"FinbotBroker: data {self._symbol(data)!r} is declared with a daily timeframe but its bars are "
+            f"{gap * 1440:g} minutes apart; its orders are timed by the bars' own timestamps "
+            "(pass timeframe=bt.TimeFrame.Minutes and compression to the feed to silence this)",
+            UserWarning, stacklevel=2)
+        return False
+
+    def _follow_trails(self) -> None:
+        # BackBroker moves a trailing order's created.price (and pricelimit) with the trail.
+        for core_id, order in self._trailing.items():
+            core = self.sim.get_order(core_id)
+            if core is not None and core.stop_price is not None:
+                order.created.price = to_float(core.stop_price)
+                if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
+                    order.created.pricelimit = to_float(core.limit_price)
+
+    def add_order_history(self, orders: Any, notify: bool = True) -> None:
+        """Replay a history of ``[datetime, size, price(, data)]`` trades (``cerebro.add_order_history``).
+
+        As BackBroker: each becomes a ``Historical`` order of the first strategy when its
+        data reaches the datetime, accepted without checks and filled at its price.
+        """
+        iterator = iter(orders)
+        self._userhist.append([next(iterator, None), iterator, notify])
+
+    def _process_order_history(self) -> None:
+        cerebro = self.cerebro
+        for history in self._userhist:
+            entry, entries, notify = history
+            while entry is not None:
+                entry = list(entry)
+                index = entry[3] if len(entry) > 3 else None
+                if index is None:
+                    data = cerebro.datas[0]
+                elif isinstance(index, int):
+                    data = cerebro.datas[index]
+                else:
+                    data = cerebro.datasbyname[index]
+                if not len(data) or _history_time(entry[0]) > data.datetime.datetime():
+                    break  # not yet: the history is in time order
+                size, price = entry[1], entry[2]
+                method = self.buy if size > 0 else self.sell
+                if size:
+                    method(owner=cerebro.runningstrats[0], data=data, size=abs(size), price=price,
+                           exectype=bt.Order.Historical, histnotify=notify, _checksubmit=False)
+                history[0] = entry = next(entries, None)
 
     def _feeds(self) -> list[Any]:
         cerebro = getattr(self, "cerebro", None)
@@ -763,8 +920,17 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         comminfo = self.getcommissioninfo(data)
         execution = event.execution
         price = to_float(execution.price)
-        closed = to_float(event.closed_quantity)
-        opened = to_float(event.opened_quantity)
+        # Sizes keep the strategy's type, as BackBroker: an int order executes int sizes.
+        # With a filler, BackBroker executes the size the filler returned (its type too).
+        filled = self._filler_sizes.pop(event.order.order_id, None) if self._filler_sizes else None
+        as_int = type(order.created.size if filled is None else filled) is int
+        closed = _size(event.closed_quantity, as_int)
+        opened = _size(event.opened_quantity, as_int)
+        # Backtrader's Position splits the size itself (a reversal closes the position's own size,
+        # an int): take its values, of its types, when they agree with the simulator's split.
+        _, _, split_opened, split_closed = position.pseudoupdate(closed + opened, price)
+        if split_opened == opened and split_closed == closed:
+            opened, closed = split_opened, split_closed
         size = closed + opened
         closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
@@ -783,6 +949,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if self.p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):
             return float(order.created.dt)
         if self._latency.is_instant:
+            if order.exectype == bt.Order.Close and timestamp < self._last_ts.get(order.data, timestamp):
+                return float(order.data.datetime[-1])  # at the close noted on the bar before (BackBroker's ago=-1)
             return float(order.data.datetime[0])
         return float(bt.date2num(timestamp))
 
@@ -790,6 +958,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         core_id = self._core_ids.get(order.ref)
         if core_id is not None:
             self._bt_orders.pop(core_id, None)
+            self._trailing.pop(core_id, None)
 
     def _bt_order_for(self, core_id: str) -> Any:
         return self._bt_orders.get(core_id)
@@ -842,6 +1011,34 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             margin=None if margin is None else to_decimal(margin),
         ))
         self._instrument_keys[symbol] = key
+
+
+def _refuse_compensation(data: Any) -> None:
+    other = getattr(data, "_compensate", None)
+    if other is not None:
+        raise ConfigError(
+            f"data {getattr(data, '_name', '')!r} compensates {getattr(other, '_name', '')!r} "
+            "(data.compensate(other)), which FinbotBroker does not support: its orders would trade "
+            "without moving the other data's position. Trade the other data directly, or use "
+            "bt.brokers.BackBroker for this run (docs/differences.md, 'Not supported')")
+
+
+def _history_time(value: Any) -> datetime:
+    # BackBroker's formats: a datetime, a date, or "YYYY-MM-DD[THH:MM:SS[.us]]".
+    if isinstance(value, str):
+        fmt = "%Y-%m-%d"
+        if "T" in value:
+            fmt += "T%H:%M:%S" + (".%f" if "." in value else "")
+        return datetime.strptime(value, fmt)
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day)
+
+
+def _size(quantity: Decimal, as_int: bool) -> float | int:
+    if as_int and quantity == quantity.to_integral_value():
+        return int(quantity)
+    return to_float(quantity)
 
 
 # Event type -> how the broker applies it to Backtrader (other events change nothing there).

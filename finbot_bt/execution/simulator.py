@@ -29,7 +29,7 @@ Timing rules (simulated time):
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -172,6 +172,8 @@ class ExecutionSimulator:
         self._batch_cash: Decimal | None = None
         self._batch_positions: dict[str, tuple[Decimal, Decimal]] = {}
         self._bypass_checks = False
+        self._stale: set[str] = set()
+        self._in_pass = False  # inside the matching pass (orders tried in sequence)
 
     # ------------------------------------------------------------------ events
     def add_listener(self, listener: EventListener) -> None:
@@ -359,13 +361,23 @@ class ExecutionSimulator:
     # ------------------------------------------------------------------ submit
     def submit_order(
         self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None,
-        exempt: bool = False,
+        exempt: bool = False, funds_price: Decimal | None = None,
+        close_session: tuple[datetime, datetime] | None = None, fixed_price: Decimal | None = None,
     ) -> Order:
         """Submit ``order`` at ``timestamp``; return it as the account now knows it.
 
         Invalid, duplicate, risk-refused or unfunded orders come back REJECTED
         with an ``OrderRejected`` event; nothing raises for business outcomes.
-        ``reference_price`` overrides the price used by the funds check.
+        ``reference_price`` overrides the price used by the funds check and is the
+        price a market order fills at under ``market_at_last_close`` (cheat-on-close);
+        ``funds_price``, if given, is the funds check's price instead.
+        ``close_session`` is ``(created, session_end)`` for a MARKET_ON_CLOSE order
+        that follows Backtrader's Close rule instead of ``Bar.session_close``: it is
+        tried on every bar of its symbol (a bar passed again included) stamped after
+        ``created``; the first one at or after ``session_end`` fills it, at the close
+        of the last bar tried before if that bar is past ``session_end``, else at its
+        own close. ``fixed_price`` makes a MARKET order a recorded trade (Backtrader's
+        order history): it fills in full at that price, unslipped, on the first bar it meets.
         ``exempt`` skips the trading state, risk and funds checks (validation
         still applies): for orders that flatten positions after a kill switch.
         """
@@ -374,7 +386,9 @@ class ExecutionSimulator:
         if exempt and not self._bypass_checks:
             self._bypass_checks = True
             try:
-                return self.submit_order(order, timestamp, reference_price=reference_price)
+                return self.submit_order(order, timestamp, reference_price=reference_price,
+                                         funds_price=funds_price, close_session=close_session,
+                                         fixed_price=fixed_price)
             finally:
                 self._bypass_checks = False
         self._advance_clock(timestamp)
@@ -390,7 +404,7 @@ class ExecutionSimulator:
         expire_at = order.expire_at
         if order.time_in_force is TimeInForce.DAY and expire_at is None:
             expire_at = day_end(timestamp)
-        refusal = self._pre_trade(order, timestamp, reference_price)
+        refusal = self._pre_trade(order, timestamp, reference_price if funds_price is None else funds_price)
         if refusal is not None:
             reason, message = refusal
             rejected = evolve_order(order, created_at=created_at, expire_at=expire_at,
@@ -413,6 +427,10 @@ class ExecutionSimulator:
         self._orders[order.order_id] = order
         working = WorkingOrder(order, _match_state(order), timestamp, self._working_sequence)
         working.reference_price = reference_price
+        if fixed_price is not None and order.order_type is OrderType.MARKET:
+            working.fixed_price = fixed_price
+        if close_session is not None and order.order_type is OrderType.MARKET_ON_CLOSE:
+            working.close_after, working.session_end = close_session
         self._working_sequence += 1
         if order.parent_id is not None:
             parent_order = self._orders.get(order.parent_id)
@@ -540,12 +558,15 @@ class ExecutionSimulator:
 
     # ------------------------------------------------------------------ market data
     def process_market_data(
-        self, timestamp: datetime, prices: Mapping[str, Bar | Decimal]
+        self, timestamp: datetime, prices: Mapping[str, Bar | Decimal], *, repeated: Collection[str] = (),
     ) -> list[ExecutionEvent]:
         """Advance to ``timestamp`` and match open orders against ``prices``.
 
         ``prices`` maps symbols to bars (or plain prices, as one-price bars).
-        Returns the events this call produced, in order.
+        ``repeated`` names symbols whose bar is their last one again (their market had
+        no new bar): as Backtrader does, working orders are tried on it again, even those
+        placed after it (market orders only under cheat-on-close), and their validity is
+        judged by that bar's time. Returns the events this call produced, in order.
         """
         bars = self._coerce_bars(timestamp, prices)
         self._advance_clock(timestamp)
@@ -556,13 +577,16 @@ class ExecutionSimulator:
             self._batch_cash = None
             self._batch_positions = {}
             groups: dict[datetime, dict[str, Bar]] = {}
+            stale = self._stale
+            stale.clear()
+            stale.update(symbol for symbol in repeated if symbol in bars)
             for symbol, bar in bars.items():
                 groups.setdefault(self._open_time(symbol, bar), {})[symbol] = bar
             for open_time in sorted(groups):
                 self._drain(open_time)
                 self._match_bars(groups[open_time], open_time)
             self._drain(timestamp)
-            self._expire_all(timestamp)
+            self._expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in self._stale})
             for symbol, bar in bars.items():
                 self.portfolio.mark_to_market(symbol, bar.close)
                 self._last_bar[symbol] = bar
@@ -620,22 +644,27 @@ class ExecutionSimulator:
             index = self._resting[symbol] = RestingIndex(book)
         return index
 
-    def _expire_all(self, now: datetime) -> None:
+    def _expire_all(self, now: datetime, stale_times: Mapping[str, datetime]) -> None:
+        # A symbol whose bar was passed again has not moved on: its orders keep their validity
+        # until its market time does (Backtrader compares `valid` with the order's own data).
         expired: list[WorkingOrder] = []
         indexes: list[RestingIndex] = []
         for symbol in list(self._by_symbol):
             index = self._resting_index(symbol)
             if index is not None:
                 indexes.append(index)
-                expired.extend(index.pop_expired(now))
+                expired.extend(index.pop_expired(stale_times.get(symbol, now)))
         expired.sort(key=_by_sequence)
+        self._in_pass = True
         try:
             for working in expired:
                 expire_at = working.order.expire_at
-                if (expire_at is not None and now > expire_at and working.terminal is None
+                when = stale_times.get(working.order.symbol, now)
+                if (expire_at is not None and when > expire_at and working.terminal is None
                         and working.live_from is not None):
                     self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
         finally:
+            self._in_pass = False
             for index in indexes:
                 index.refile([])
 
@@ -657,9 +686,11 @@ class ExecutionSimulator:
                 candidates.extend(index.pop_candidates(bar))
         if len(indexes) > 1:
             candidates.sort(key=_by_sequence)
+        self._in_pass = True
         try:
             self._match_candidates(candidates, bars, open_time)
         finally:
+            self._in_pass = False
             for index in indexes:
                 index.refile(candidates)
 
@@ -674,7 +705,17 @@ class ExecutionSimulator:
                 self._venue_terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
                 continue
             live_from = working.live_from
-            if live_from is None or live_from > open_time or not working.active:
+            if working.session_end is not None:
+                if live_from is None or not working.active:
+                    continue  # Backtrader's Close rule decides from the bar's time
+            elif working.order.symbol in self._stale:
+                # The symbol's last bar, passed again (its market had no new bar): like BackBroker,
+                # working orders are tried on it again, a market order only under cheat-on-close.
+                if live_from is None or not working.active or (
+                        working.match.order_type is OrderType.MARKET and working.fixed_price is None
+                        and not self.fill.market_at_last_close):
+                    continue
+            elif live_from is None or live_from > open_time or not working.active:
                 continue
             used[working.order.symbol] = self._match_one(
                 working, bar, open_time, used.get(working.order.symbol, ZERO)
@@ -683,8 +724,15 @@ class ExecutionSimulator:
     def _match_one(self, working: WorkingOrder, bar: Bar, open_time: datetime, used: Decimal) -> Decimal:
         order = working.order
         state = working.match
+        # A trailing stop-limit stops trailing once triggered (from the next bar on, as BackBroker).
+        trails = order.order_type in _TRAILING and not state.triggered
         match = self._find_match(working, bar)
         filled = ZERO
+        if match is not None and not match.at_open and match.fill_time is None \
+                and order.status is OrderStatus.PENDING_CANCEL and self._cancel_due_before(order, bar.timestamp):
+            # A fill inside the bar happens at the bar's time: a cancel reaching the venue
+            # earlier in the bar wins (it is delivered when the queue is drained to the bar's time).
+            match = None
         if match is not None:
             remaining = working.venue_remaining
             quantity = remaining
@@ -709,20 +757,30 @@ class ExecutionSimulator:
                         fill_time = match.fill_time
                     else:
                         fill_time = open_time if match.at_open else bar.timestamp
+                    if working.live_from is not None and fill_time < working.live_from:
+                        fill_time = working.live_from  # a bar passed again: the fill happens now
                     self._venue_fill(working, VenueFill(quantity=quantity, price=price,
                                                         requested_price=match.price, timestamp=fill_time,
                                                         liquidity=liquidity))
         if working.terminal is None and working.venue_remaining > 0:
-            if order.order_type in _TRAILING and state.trail_adjust(bar.close):
+            if trails and state.trail_adjust(bar.close):
                 self._update(working, stop_price=state.stop, limit_price=state.limit)
             if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
                 reason = "unfilled remainder of an IOC order" if filled > 0 else "not fillable at once"
                 self._venue_terminate(working, OrderStatus.CANCELLED, bar.timestamp, reason)
         return used
 
+    def _cancel_due_before(self, order: Order, ts: datetime) -> bool:
+        order_id = order.order_id
+        return any(action.kind is ActionKind.CANCEL and action.order_id == order_id and action.due_time < ts
+                   for action in self.queue)
+
     def _find_match(self, working: WorkingOrder, bar: Bar) -> Match | None:
         kind = working.match.order_type
         symbol = working.order.symbol
+        if working.fixed_price is not None:
+            price = working.fixed_price
+            return Match(price, price, False, False, slippable=False)
         if kind is OrderType.MARKET and self.fill.market_at_last_close:
             # Cheat-on-close: the close the order was placed against (its reference price),
             # else the last close seen before this bar.
@@ -732,6 +790,8 @@ class ExecutionSimulator:
             if last is not None:
                 bound = bar.high if working.order.side is OrderSide.BUY else bar.low
                 return Match(last, bound, True, False, fill_time=working.live_from)
+        if kind is OrderType.MARKET_ON_CLOSE and working.session_end is not None:
+            return _backtrader_close(working, bar)
         if kind is OrderType.MARKET_ON_CLOSE and not bar.session_close:
             previous = self._last_bar.get(symbol)
             live_from = working.live_from
@@ -757,7 +817,8 @@ class ExecutionSimulator:
             self._report_fill(working, fill, fill.timestamp)
         order = working.order
         if order.oco_group is not None:
-            self._cancel_group(self._oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco")
+            self._cancel_group(self._oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco",
+                               working.sequence)
         if working.terminal == OrderStatus.FILLED.value:
             self._on_venue_filled(working, fill.timestamp)
 
@@ -773,10 +834,18 @@ class ExecutionSimulator:
         if order.parent_id is not None:
             self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
-    def _cancel_group(self, ids: Iterable[str], except_id: str, ts: datetime, reason: str) -> None:
-        # OCO siblings are cancelled newest first, bracket siblings oldest first (as BackBroker).
+    def _cancel_group(self, ids: Iterable[str], except_id: str, ts: datetime, reason: str,
+                      sequence: int | None = None) -> None:
+        # Bracket siblings are cancelled oldest first. OCO siblings in the order BackBroker walks its
+        # pending queue backwards: outside the matching pass newest first; inside it (a fill or an
+        # expiry) the members already tried this pass come first, newest first, then the others.
         members = list(ids)
-        for other_id in reversed(members) if reason == "oco" else members:
+        if reason == "oco":
+            members.reverse()
+            if self._in_pass and sequence is not None:
+                tried = [i for i in members if i in self._working and self._working[i].sequence < sequence]
+                members = tried + [i for i in members if i not in tried]
+        for other_id in members:
             if other_id == except_id:
                 continue
             other = self._working.get(other_id)
@@ -792,17 +861,20 @@ class ExecutionSimulator:
         order = working.order
         if working.in_flight_reports == 0:
             self._finish(working, ts)
+        # OCO members before bracket children (BackBroker's _ococheck, then _bracketize).
+        if order.oco_group is not None and status is not OrderStatus.FILLED:
+            self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco", working.sequence)
         for child_id in self._children.get(order.order_id, ()):
             child = self._working.get(child_id)
             if child is not None and child.terminal is None:
                 self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent " + status.value)
-        if order.oco_group is not None and status is not OrderStatus.FILLED:
-            self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
         if order.parent_id is not None and status is not OrderStatus.FILLED:
-            siblings = self._children.get(order.parent_id, [])
             parent = self._working.get(order.parent_id)
             if parent is None:  # parent done: a child leaving takes its siblings with it
-                self._cancel_group(siblings, order.order_id, ts, "bracket")
+                self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
+            elif parent.terminal is None:
+                # Parent still working (or partly filled): the whole bracket goes, as with BackBroker.
+                self._venue_terminate(parent, OrderStatus.CANCELLED, ts, "bracket")
 
     def _finish(self, working: WorkingOrder, ts: datetime) -> None:
         if working.terminal is None:
@@ -972,9 +1044,11 @@ class ExecutionSimulator:
             )
             self._update(working, rejection_reason=RejectionReason.INSUFFICIENT_FUNDS,
                          rejection_message=working.terminal_reason)
-            self._venue_cancel_dependents(working, ts)
         if working.in_flight_reports == 0 and working.terminal is not None:
             self._finish(working, ts)
+        if booking.opening_refused:
+            # After the refusal itself (BackBroker notifies Margin, then the dependents' Canceled).
+            self._venue_cancel_dependents(working, ts)
 
     def _venue_cancel_dependents(self, working: WorkingOrder, ts: datetime) -> None:
         order = working.order
@@ -984,6 +1058,8 @@ class ExecutionSimulator:
                 self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent rejected")
         if order.oco_group is not None:
             self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
+        if order.parent_id is not None:  # a refused exit takes its sibling with it
+            self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
     def _update(self, working: WorkingOrder, **changes: Any) -> None:
         order = working.order
@@ -993,6 +1069,21 @@ class ExecutionSimulator:
         new = evolve_order(order, **changes)
         working.order = new
         self._orders[new.order_id] = new
+
+
+def _backtrader_close(working: WorkingOrder, bar: Bar) -> Match | None:
+    # Backtrader's Close order: the first bar at or after the session end fills it; if the
+    # order was tried on a bar before, at that bar's close ("annotated"), else at this close.
+    ts = bar.timestamp
+    close_after, session_end = working.close_after, working.session_end
+    assert close_after is not None and session_end is not None
+    if ts > close_after and ts >= session_end:
+        if working.annotated is not None and working.annotated_at is not None and ts > session_end:
+            return Match(working.annotated, working.annotated, False, False, slippable=False,
+                         fill_time=working.annotated_at)
+        return Match(bar.close, bar.close, False, False, slippable=False)
+    working.annotated, working.annotated_at = bar.close, ts
+    return None
 
 
 def _by_sequence(working: WorkingOrder) -> int:

@@ -35,14 +35,19 @@ class WorkingOrder:
 
     __slots__ = (
         "active",
+        "annotated",
+        "annotated_at",
         "cancel_at_venue",
+        "close_after",
         "commission_charged",
+        "fixed_price",
         "in_flight_reports",
         "live_from",
         "match",
         "order",
         "reference_price",
         "sequence",
+        "session_end",
         "submitted_at",
         "terminal",
         "terminal_reason",
@@ -63,6 +68,12 @@ class WorkingOrder:
         self.in_flight_reports = 0
         self.sequence = sequence
         self.reference_price: Decimal | None = None
+        # Backtrader's Close rule (see ExecutionSimulator.submit_order's ``close_session``).
+        self.close_after: datetime | None = None
+        self.session_end: datetime | None = None
+        self.annotated: Decimal | None = None
+        self.annotated_at: datetime | None = None
+        self.fixed_price: Decimal | None = None  # a recorded trade: fills at this price on its first bar
 
     @property
     def venue_remaining(self) -> Decimal:

@@ -1,0 +1,539 @@
+"""Regression scenarios of issue 12 ("Drop-in fidelity"): each numbered divergence from BackBroker.
+
+Every test runs the same scenario under ``bt.brokers.BackBroker`` and ``FinbotBroker()`` and
+compares what a strategy sees (notifications, trades, cash, value, types), as
+``tests/test_broker_parity.py`` does; the test names carry the item's number.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+import pytest
+
+from finbot_bt import FinbotBroker
+from finbot_bt.errors import ConfigError
+from tests.bt_harness import assert_same, csv_feed, make_ohlcv, pandas_feed, side_by_side, write_bt_csv
+
+O = bt.Order  # noqa: E741
+FRAME = make_ohlcv(60, seed=3)
+
+
+def daily() -> list[Any]:
+    return [pandas_feed(FRAME, name="A")]
+
+
+def run_strategy(broker: Any, strategy: type, feeds: Any = daily, **cerebro_kwargs: Any) -> Any:
+    """Run ``strategy`` with ``broker`` (None: cerebro's BackBroker) and return the strategy."""
+    bt.Order.refbasis = __import__("itertools").count(1)
+    cerebro = bt.Cerebro(**cerebro_kwargs)
+    for feed in feeds():
+        cerebro.adddata(feed)
+    if broker is not None:
+        cerebro.setbroker(broker)
+    cerebro.addstrategy(strategy)
+    return cerebro.run()[0]
+
+
+# ---------------------------------------------------------------- 9: types
+
+
+class TypeRecorder(bt.Strategy):
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def start(self) -> None:
+        self.broker.setcash(100000)
+        self.seen.append(("start", type(self.broker.startingcash), type(self.broker.getcash())))
+
+    def next(self) -> None:
+        if len(self) == 2:
+            self.buy(size=3)
+        if len(self) == 5:
+            self.sell(size=5)
+        self.seen.append((len(self), type(self.position.size), type(self.broker.startingcash),
+                          type(self.broker.getcash())))
+
+    def notify_order(self, order: Any) -> None:
+        if order.status == order.Completed:
+            self.seen.append(("exec", f"{order.executed.size:+d}", type(order.executed.size)))
+
+    def notify_trade(self, trade: Any) -> None:
+        self.seen.append(("trade", trade.size, type(trade.size)))
+
+
+def test_types_9_when_strategy_gives_int_sizes_and_cash_then_ints_come_back_as_with_backbroker() -> None:
+    expected = run_strategy(None, TypeRecorder).seen
+    got = run_strategy(FinbotBroker(), TypeRecorder).seen
+    assert ("exec", "+3", int) in expected
+    assert got == expected
+
+
+# ---------------------------------------------------------------- 7: add_cash then getvalue(datas)
+
+
+def test_add_cash_7_when_order_target_percent_follows_a_deposit_then_the_deposit_counts_at_once() -> None:
+    plan = {
+        3: [lambda s: s.buy(size=10)],
+        6: [lambda s: s.broker.add_cash(5000.0), lambda s: s.order_target_percent(target=0.9)],
+        9: [lambda s: s.broker.add_cash(-2000.0), lambda s: s.order_target_value(target=3000.0)],
+    }
+    expected, got = side_by_side(daily, plan)
+    assert_same(expected, got)
+
+
+
+# ---------------------------------------------------------------- 4: cheat-on-close with a price
+
+
+def test_coc_4_when_market_order_names_a_price_then_it_fills_at_the_creation_close() -> None:
+    plan = {
+        3: [lambda s: s.buy(size=5, exectype=O.Market, price=round(s.data.close[0] * 0.9, 2))],
+        7: [lambda s: s.sell(size=5, price=round(s.data.close[0] * 1.1, 2))],
+        10: [lambda s: s.buy_bracket(size=4, exectype=O.Market, price=round(s.data.close[0] * 0.95, 2),
+                                     stopprice=round(s.data.close[0] * 0.97, 2),
+                                     limitprice=round(s.data.close[0] * 1.03, 2))],
+        # Valued at its price the order fits the cash; at the close it would not (BackBroker checks the price).
+        20: [lambda s: s.buy(size=120, price=50.0)],
+    }
+    expected, got = side_by_side(daily, plan, setup=lambda c: c.broker.set_coc(True))
+    assert [e for e in expected["log"] if e[2] == "Completed"]
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 6 and 8: trailing orders
+
+
+class TrailRecorder(bt.Strategy):
+    """Places trailing orders and records what a strategy reads of them every bar."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+        self.orders: list[Any] = []
+
+    def start(self) -> None:
+        self.broker.set_cash(1_000_000)
+        self.broker.set_filler(bt.broker.fillers.FixedSize(size=3))
+
+    def next(self) -> None:
+        close = self.data.close[0]
+        if len(self) == 2:
+            self.buy(size=40)
+        if len(self) == 4:
+            self.orders.append(self.sell(size=20, exectype=O.StopTrail, trailamount=1.2))
+            self.orders.append(self.sell(size=20, exectype=O.StopTrailLimit, price=close,
+                                         plimit=close - 0.5, trailamount=0.8))
+            self.orders.append(self.buy(size=12, exectype=O.StopTrailLimit, price=close,
+                                        plimit=close + 0.6, trailpercent=0.01))
+        for order in self.orders:
+            self.seen.append((len(self), order.ref, round(order.created.price, 6),
+                              None if order.created.pricelimit is None else round(order.created.pricelimit, 6),
+                              order.getstatusname(), order.executed.size))
+
+    def notify_order(self, order: Any) -> None:
+        self.seen.append((len(self), order.ref, order.getstatusname(), order.executed.size,
+                          round(order.executed.price, 6)))
+
+
+def test_trailing_6_8_when_trailing_orders_work_then_created_prices_follow_and_freeze_as_backbroker() -> None:
+    expected = run_strategy(None, TrailRecorder).seen
+    got = run_strategy(FinbotBroker(), TrailRecorder).seen
+    assert any(entry[2] == "Partial" for entry in expected if len(entry) == 5)
+    assert got == expected
+
+
+# ---------------------------------------------------------------- 1, 2, 3: brackets and OCO
+
+FRAME_DIP = make_ohlcv(60, seed=7)  # dips after bar 3: limit buys placed at bar 3 fill later
+
+
+def dipping() -> list[Any]:
+    return [pandas_feed(FRAME_DIP, name="A")]
+
+
+def _bracket(s: Any, **kwargs: Any) -> Any:
+    close = s.data.close[0]
+    orders = s.buy_bracket(size=5, price=round(close * 0.9, 2), stopprice=round(close * 0.85, 2),
+                           limitprice=round(close * 1.1, 2), **kwargs)
+    s.kept["bracket"] = orders
+    return orders
+
+
+def _statuses(result: dict[str, Any]) -> list[tuple[int, str, str]]:
+    return [(entry[0], entry[2], entry[4]) for entry in result["log"]]
+
+
+def test_bracket_1_when_child_cancelled_before_parent_fills_then_whole_bracket_cancelled() -> None:
+    plan = {3: [_bracket], 6: [lambda s: s.cancel(s.kept["bracket"][1])]}
+    expected, got = side_by_side(daily, plan)
+    assert _statuses(expected)[-3:] == [(7, "Canceled", "Stop"), (7, "Canceled", "Limit"), (7, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_1_when_child_expires_before_parent_fills_then_whole_bracket_cancelled() -> None:
+    plan = {3: [lambda s: _bracket(s, stopargs=dict(valid=s.data.datetime.date(0) + timedelta(days=3)))]}
+    expected, got = side_by_side(daily, plan)
+    assert _statuses(expected)[-3:] == [(6, "Expired", "Stop"), (6, "Canceled", "Limit"), (6, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_1_when_parent_partly_filled_and_child_cancelled_then_parent_cancelled() -> None:
+    plan = {3: [lambda s: s.kept.__setitem__("bracket", s.buy_bracket(
+        size=900, exectype=O.Market, stopprice=round(s.data.close[0] * 0.8, 2),
+        limitprice=round(s.data.close[0] * 1.3, 2)))],
+        4: [lambda s: s.cancel(s.kept["bracket"][2])]}
+    expected, got = side_by_side(daily, plan, on_start=lambda s: (
+        s.broker.set_cash(1_000_000), s.broker.set_filler(bt.broker.fillers.FixedSize(size=200))))
+    assert (5, "Canceled", "Market") in _statuses(expected)
+    assert_same(expected, got)
+
+
+def test_oco_2_when_member_refused_for_cash_at_execution_then_margin_before_sibling_cancel() -> None:
+    plan = {3: [lambda s: s.kept.__setitem__("o", s.buy(size=45, exectype=O.Limit,
+                                                         price=round(s.data.close[0] * 0.97, 2))),
+                lambda s: s.buy(size=45, exectype=O.Limit, price=round(s.data.close[0] * 0.96, 2), oco=s.kept["o"])],
+            4: [lambda s: s.buy(size=60)]}
+    expected, got = side_by_side(dipping, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (13, "Margin", "Limit"), (13, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_2_when_parent_refused_for_cash_at_execution_then_margin_before_children_cancel() -> None:
+    plan = {3: [lambda s: s.buy_bracket(size=45, price=round(s.data.close[0] * 0.97, 2),
+                                        stopprice=round(s.data.close[0] * 0.87, 2),
+                                        limitprice=round(s.data.close[0] * 1.2, 2))],
+            4: [lambda s: s.buy(size=60)]}
+    expected, got = side_by_side(dipping, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (13, "Margin", "Limit"), (13, "Canceled", "Stop"), (13, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_3_when_child_refused_for_cash_after_parent_filled_then_sibling_cancelled() -> None:
+    # Short 10, covered by hand, then the cash is spent: the stop exit would open a long it cannot pay.
+    plan = {3: [lambda s: s.sell_bracket(size=10, exectype=O.Market, stopprice=round(s.data.close[0] * 1.05, 2),
+                                         limitprice=round(s.data.close[0] * 0.7, 2))],
+            4: [lambda s: s.buy(size=10)],
+            5: [lambda s: s.buy(size=int(s.broker.getcash() / s.data.close[0]) - 1)]}
+    expected, got = side_by_side(daily, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (24, "Margin", "Stop"), (24, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 0: intraday bars in a daily-declared feed
+
+MIDNIGHT_MINUTES = make_ohlcv(300, seed=3, start=datetime(2021, 1, 4), step=timedelta(minutes=10))  # 2 days
+
+
+def default_timeframe_minutes() -> list[Any]:
+    return [pandas_feed(MIDNIGHT_MINUTES, name="A")]  # PandasData's default timeframe: Days
+
+
+def _alternate(s: Any) -> None:
+    if len(s) % 2:
+        s.buy(size=10)
+    else:
+        s.sell(size=10, exectype=O.Close)
+
+
+@pytest.mark.parametrize("mode", [dict(), dict(preload=False), dict(runonce=False)], ids=str)
+def test_timing_0_when_minute_bars_fed_with_daily_timeframe_then_timed_by_their_stamps(mode: dict[str, Any]) -> None:
+    plan = {i: [_alternate] for i in range(1, 300)}
+    with pytest.warns(UserWarning, match="declared with a daily timeframe") as caught:
+        expected, got = side_by_side(default_timeframe_minutes, plan, **mode,
+                                     on_start=lambda s: s.broker.set_cash(1_000_000))
+    assert sum("declared with a daily timeframe" in str(w.message) for w in caught) == 1
+    completed = [entry for entry in expected["log"] if entry[2] == "Completed"]
+    assert sum(entry[4] == "Market" for entry in completed) == 150
+    assert any(entry[4] == "Close" for entry in completed)
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 5: Close orders
+
+CALENDAR_B = make_ohlcv(60, seed=5, start=datetime(2021, 1, 5)).iloc[::3]  # a bar every third day
+
+
+def two_calendars() -> list[Any]:
+    return [pandas_feed(FRAME, name="A"), pandas_feed(CALENDAR_B, name="B")]
+
+
+def session_minutes(days: int = 6, seed: int = 4) -> pd.DataFrame:
+    """5-minute bars from 09:35 to 16:00, ``days`` days in a row."""
+    rng = random.Random(seed)
+    rows, close = [], 100.0
+    for day in range(days):
+        ts = datetime(2021, 3, 1 + day, 9, 35)
+        while ts.time() <= time(16, 0):
+            open_ = round(close * (1 + rng.gauss(0, 0.002)), 2)
+            close = round(open_ * (1 + rng.gauss(0, 0.003)), 2)
+            rows.append((ts, open_, max(open_, close) + 0.05, min(open_, close) - 0.05, close, 1000, 0))
+            ts += timedelta(minutes=5)
+    columns = ["datetime", "open", "high", "low", "close", "volume", "openinterest"]
+    return pd.DataFrame(rows, columns=columns).set_index("datetime")
+
+
+SESSIONS = session_minutes()
+
+
+def _close_near_session_edges(s: Any) -> None:
+    now = s.data.datetime.time(0)
+    if now >= time(15, 50) or now <= time(9, 40):
+        s.buy(size=2, exectype=O.Close)
+
+
+def test_close_5a_when_placed_in_next_open_then_fills_a_bar_later_at_the_noted_close() -> None:
+    plan_open = {i: [lambda s: s.buy(size=2, exectype=O.Close)] for i in range(3, 40, 4)}
+    expected, got = side_by_side(daily, None, plan_open=plan_open, cheat_on_open=True)
+    assert expected["log"]
+    assert_same(expected, got)
+
+
+def test_close_5a_when_cheat_on_open_and_coc_then_market_from_next_open_fills_at_the_close() -> None:
+    plan_open = {i: [lambda s: s.buy(size=2)] for i in range(3, 40, 4)}
+    expected, got = side_by_side(daily, None, plan_open=plan_open, cheat_on_open=True,
+                                 setup=lambda c: c.broker.set_coc(True))
+    assert expected["log"]
+    assert_same(expected, got)
+
+
+@pytest.mark.parametrize("sessionend", [time(16, 0), None], ids=["sessionend_16h", "default_sessionend"])
+def test_close_5b_5d_when_placed_on_a_sessions_last_bar_then_fill_and_its_time_as_backbroker(
+        sessionend: time | None) -> None:
+    extra = {} if sessionend is None else {"sessionend": sessionend}
+    feeds = lambda: [pandas_feed(SESSIONS, name="A", timeframe=bt.TimeFrame.Minutes,  # noqa: E731
+                                 compression=5, **extra)]
+    plan = {i: [_close_near_session_edges] for i in range(1, 400)}
+    expected, got = side_by_side(feeds, plan)
+    assert sum(entry[2] == "Completed" for entry in expected["log"]) > 5
+    assert_same(expected, got)
+
+
+def test_close_5c_when_placed_while_its_feed_has_no_bar_then_fills_as_backbroker() -> None:
+    plan = {i: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Close)] for i in range(3, 50, 2)}
+    expected, got = side_by_side(two_calendars, plan)
+    assert assert_completed(expected) > 5
+    assert_same(expected, got)
+
+
+@pytest.mark.parametrize("unrelated", [False, True], ids=["alone", "with_unrelated_order"])
+def test_close_5f_when_feed_is_idle_or_not_then_close_fills_the_same(unrelated: bool) -> None:
+    actions = [lambda s: s.sell(data=s.datas[1], size=2, exectype=O.Close)]
+    if unrelated:
+        actions.append(lambda s: s.buy(data=s.datas[1], size=1, exectype=O.Limit, price=1.0))
+    plan = {i: list(actions) for i in range(3, 50, 5)}
+    expected, got = side_by_side(two_calendars, plan)
+    assert assert_completed(expected) > 3
+    assert_same(expected, got)
+
+
+def assert_completed(result: dict[str, Any]) -> int:
+    return sum(entry[2] == "Completed" for entry in result["log"])
+
+
+# ---------------------------------------------------------------- 12: submission checks at the next cycle
+
+
+def test_submission_12_when_setcash_follows_an_order_in_the_same_next_then_the_new_cash_decides() -> None:
+    plan = {
+        3: [lambda s: s.order_target_percent(target=0.1), lambda s: s.broker.setcash(500.0)],  # Margin
+        6: [lambda s: s.buy(size=200), lambda s: s.broker.setcash(1_000_000.0)],  # Accepted
+        9: [lambda s: s.buy(size=30), lambda s: s.broker.add_cash(-999_000.0)],
+    }
+    expected, got = side_by_side(daily, plan)
+    statuses = [entry[2] for entry in expected["log"]]
+    assert "Margin" in statuses and "Completed" in statuses
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- fuzz F1: filler sizes keep the filler's type
+
+
+def test_types_9_when_filler_returns_floats_then_executed_sizes_are_floats_as_with_backbroker() -> None:
+    class FillerTypes(TypeRecorder):
+        def start(self) -> None:
+            self.broker.set_cash(1_000_000)
+            self.broker.set_filler(bt.broker.fillers.FixedBarPerc(perc=25))
+
+        def next(self) -> None:
+            if len(self) == 2:
+                self.buy(size=8000)
+            self.seen.append((len(self), repr(self.position.size)))
+
+        def notify_order(self, order: Any) -> None:
+            self.seen.append((order.getstatusname(), repr(order.executed.size)))
+
+    expected = run_strategy(None, FillerTypes).seen
+    got = run_strategy(FinbotBroker(), FillerTypes).seen
+    assert ("Partial", "0.0") not in expected and any(entry[0] == "Partial" for entry in expected)
+    assert got == expected
+
+
+# ---------------------------------------------------------------- deliberate differences (docs/differences.md)
+
+
+def test_divergence_13_when_trailing_stop_lands_on_the_low_then_exact_decimal_fills_float_does_not() -> None:
+    # 12.19 - 0.23 is 11.96 exactly; in binary floats 11.959999999999999, below the bar's low of 11.96.
+    # The trail starts from 12.0 and moves up to 12.19 - 0.23 on the second bar's close.
+    rows = [(datetime(2021, 1, 4), 12.0, 12.1, 11.98, 12.0), (datetime(2021, 1, 5), 12.05, 12.2, 12.0, 12.19),
+            (datetime(2021, 1, 6), 12.1, 12.15, 11.96, 12.0), (datetime(2021, 1, 7), 12.0, 12.1, 11.99, 12.05)]
+    frame = pd.DataFrame([(*r, 1000, 0) for r in rows],
+                         columns=["datetime", "open", "high", "low", "close", "volume", "openinterest"])
+    feeds = lambda: [pandas_feed(frame.set_index("datetime"), name="A")]  # noqa: E731
+    plan = {1: [lambda s: s.buy(size=1, exectype=O.Close),
+                lambda s: s.sell(size=1, exectype=O.StopTrail, trailamount=0.23)]}
+    expected, got = side_by_side(feeds, plan)
+    assert 12.19 - 0.23 < 11.96
+    assert not [e for e in expected["log"] if e[2] == "Completed" and e[4] == "StopTrail"]
+    assert [(e[0], e[7]) for e in got["log"] if e[2] == "Completed" and e[4] == "StopTrail"] == [(3, 11.96)]
+
+
+def test_divergence_14_when_refused_for_cash_then_finbot_says_why_in_order_info() -> None:
+    class Info(bt.Strategy):
+        def __init__(self) -> None:
+            self.seen: list[Any] = []
+
+        def next(self) -> None:
+            if len(self) == 2:
+                self.buy(size=500)
+
+        def notify_order(self, order: Any) -> None:
+            self.seen.append((order.getstatusname(), order.info.get("reject_reason"),
+                              bool(order.info.get("reject_message"))))
+
+    expected = run_strategy(None, Info).seen
+    got = run_strategy(FinbotBroker(), Info).seen
+    assert expected == [("Submitted", None, False), ("Margin", None, False)]
+    # The Submitted clone shares order.info, so it shows the reason too once it is known.
+    assert got == [("Submitted", "insufficient_funds", True), ("Margin", "insufficient_funds", True)]
+
+
+def test_calendars_12_when_feed_has_no_bar_this_cycle_then_its_orders_are_tried_on_its_last_bar() -> None:
+    # B has a bar every third day. Like BackBroker, a limit placed on a day without a B bar is tried
+    # against B's last bar in the next cycle (and fills on it), then again every cycle.
+    plan = {i: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Limit,
+                                price=round(s.datas[1].close[0] * 1.001, 2)),
+                lambda s: s.sell(data=s.datas[1], size=1, exectype=O.Stop,
+                                 price=round(s.datas[1].close[0] * 0.995, 2))] for i in range(2, 40, 3)}
+    expected, got = side_by_side(two_calendars, plan)
+    assert next(e[0] for e in expected["log"] if e[2] == "Completed") == 3
+    assert_same(expected, got)
+
+
+def test_calendars_12_when_order_feed_has_no_bar_then_validity_is_judged_by_its_own_time() -> None:
+    # A day-valid limit on B placed on a day B has a bar: it stays valid while B has no new bar
+    # and expires on B's next bar, as with BackBroker (clock-based expiry would end it a bar earlier).
+    plan = {2: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Limit, valid=O.DAY,
+                                price=round(s.datas[1].close[0] * 0.5, 2))]}
+    expected, got = side_by_side(two_calendars, plan)
+    assert [(e[0], e[2]) for e in expected["log"] if e[2] == "Expired"] == [(5, "Expired")]
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 11: order history
+
+
+def _history(cerebro: Any) -> None:
+    stamps = [FRAME.index[i] for i in (2, 5, 9, 14, 15)]
+    cerebro.add_order_history([
+        (stamps[0].strftime("%Y-%m-%d"), 10, 99.5),
+        (stamps[1].to_pydatetime(), -4, 101.25),
+        (stamps[2].date(), 7, 98.0, 0),
+        (stamps[3].strftime("%Y-%m-%dT%H:%M:%S"), -13, 100.0, "A"),
+        (stamps[4].to_pydatetime(), 0, 100.0),
+    ], notify=True)
+
+
+def test_history_11_when_order_history_added_then_trades_replay_at_their_prices_as_backbroker() -> None:
+    plan = {8: [lambda s: s.buy(size=3)]}
+    expected, got = side_by_side(daily, plan, setup=_history)
+    assert sum(entry[2] == "Completed" and entry[4] == "Historical" for entry in expected["log"]) == 4
+    assert expected["trades"]
+    assert_same(expected, got)
+
+
+def test_history_11_when_notify_off_then_strategy_sees_no_historical_notifications() -> None:
+    def quiet(cerebro: Any) -> None:
+        cerebro.add_order_history([(FRAME.index[3].to_pydatetime(), 5, 98.0)], notify=False)
+
+    expected, got = side_by_side(daily, None, setup=quiet)
+    assert expected["log"] == [] and expected["trades"]
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 10: compensate (refused loudly)
+
+
+def test_compensate_10_when_a_data_compensates_another_then_the_run_is_refused_with_a_message() -> None:
+    cerebro = bt.Cerebro()
+    data0, data1 = pandas_feed(FRAME, name="spot"), pandas_feed(FRAME, name="future")
+    cerebro.adddata(data0)
+    data1.compensate(data0)
+    cerebro.adddata(data1)
+    cerebro.setbroker(FinbotBroker())
+    cerebro.addstrategy(bt.Strategy)
+    with pytest.raises(ConfigError, match=r"'future' compensates 'spot'.*not support"):
+        cerebro.run()
+
+
+def test_divergence_7_when_aliases_asked_then_both_spellings_exist() -> None:
+    class Minimal(bt.BrokerBase):  # type: ignore[misc]
+        def getcash(self) -> float:
+            return 1.0
+
+    assert not hasattr(Minimal, "get_cash")  # Backtrader's MetaBroker alias bug
+    broker = FinbotBroker()
+    assert broker.get_cash() == broker.getcash() and broker.get_value() == broker.getvalue()
+
+
+# ---------------------------------------------------------------- parity fuzzer findings (notes/fuzz-findings.md)
+
+
+def test_oco_fuzz_f16_when_a_member_expires_in_the_pass_then_siblings_cancel_in_backbrokers_order() -> None:
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        first = s.buy(size=1, exectype=O.Limit, price=round(close * 0.8, 2))
+        s.buy(size=2, exectype=O.Limit, price=round(close * 0.79, 2), oco=first,
+              valid=s.data.datetime.date(0) + timedelta(days=2))
+        s.buy(size=3, exectype=O.Limit, price=round(close * 0.78, 2), oco=first)
+
+    expected, got = side_by_side(daily, {3: [place]})
+    assert [(e[2], e[5]) for e in expected["log"]][-3:] == [("Expired", 2), ("Canceled", 1), ("Canceled", 3)]
+    assert_same(expected, got)
+
+
+def test_bracket_fuzz_f14_when_parent_in_an_oco_group_expires_then_oco_member_cancels_before_children() -> None:
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        parent, _, _ = s.buy_bracket(size=5, price=round(close * 0.85, 2), stopprice=round(close * 0.8, 2),
+                                     limitprice=round(close * 1.1, 2),
+                                     valid=s.data.datetime.date(0) + timedelta(days=2))
+        s.sell(size=2, exectype=O.Limit, price=round(close * 1.3, 2), oco=parent)
+
+    expected, got = side_by_side(daily, {3: [place]})
+    assert [e[2] for e in expected["log"]][-4:] == ["Expired", "Canceled", "Canceled", "Canceled"]
+    assert_same(expected, got)
+
+
+def test_timing_fuzz_f11_when_csv_and_pandas_daily_with_cheat_on_open_then_the_run_completes(tmp_path: Any) -> None:
+    # A pandas daily bar (placed at 09:30 of its day for an order from next_open) and the CSV bar of
+    # the day before (stamped 23:59:59.999989) used to send the clock backwards and abort the run.
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    plan = {3: [lambda s: s.buy(data=s.datas[0], size=3), lambda s: s.sell(data=s.datas[1], size=2)],
+            5: [lambda s: s.buy_bracket(data=s.datas[1], size=2, price=round(s.datas[1].close[0] * 0.97, 2),
+                                        stopprice=round(s.datas[1].close[0] * 0.9, 2),
+                                        limitprice=round(s.datas[1].close[0] * 1.1, 2),
+                                        stopargs=dict(valid=timedelta(days=2)))]}
+    plan_open = {12: [lambda s: s.close(data=s.datas[1]), lambda s: s.close(data=s.datas[0])]}
+    expected, got = side_by_side(feeds, plan, plan_open=plan_open, cheat_on_open=True)
+    closes = [(e[1], e[2]) for e in expected["log"] if e[0] >= 12]
+    assert ("A", "Completed") in closes and ("B", "Completed") in closes
+    assert sorted((e[1], e[2]) for e in got["log"] if e[0] >= 12) == sorted(closes)
+    assert got["trades"][-2:] and [t[2] for t in got["trades"]] == [t[2] for t in expected["trades"]]
