@@ -1,0 +1,428 @@
+"""Parity fuzzer, part 2: run a scenario under both brokers, compare, shrink.
+
+:func:`check` runs a :class:`~tests.parity_fuzz.Scenario` with BackBroker and
+with ``FinbotBroker()`` through the project's side-by-side harness
+(``tests/bt_harness.py``) and returns ``None`` when the notification stream,
+the trades and the cash, value and positions at every bar agree (amounts to
+1e-9 relative), else a :class:`Divergence` naming the first difference.
+:func:`shrink` cuts a failing scenario down (bars, feeds, actions, broker
+settings) while the same first-difference signature persists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+
+from finbot_bt import FinbotBroker
+from tests.bt_harness import Plan, Recorder, _r, csv_feed, pandas_feed, run, same, write_bt_csv
+from tests.parity_fuzz import MODES, TICK, Act, FeedSpec, Scenario, frame_for
+
+O = bt.Order  # noqa: E741
+LOG_FIELDS = ("bar", "data", "status", "ordtype", "exectype", "created_size", "size", "price", "comm", "pnl",
+              "value", "psize", "pprice", "pending", "ref", "dt", "created_price", "created_pricelimit",
+              "size_type")
+TRADE_FIELDS = ("bar", "data", "status", "size", "price", "pnl", "pnlcomm", "commission", "barlen", "size_type")
+VALUE_FIELDS = ("bar", "dt", "cash", "value", "positions", "cash_type")
+
+
+def _seconds(num: float) -> Any:
+    return round(num * 86400) if num else num
+
+
+class FuzzRecorder(Recorder):  # type: ignore[misc]
+    """The harness recorder plus order refs, execution times, trailing prices, positions and types."""
+
+    def notify_order(self, order: Any) -> None:
+        ex = order.executed
+        self.log.append((
+            len(self), order.data._name, order.getstatusname(), order.ordtypename(), order.getordername(),
+            _r(order.created.size), _r(ex.size), _r(ex.price), _r(ex.comm), _r(ex.pnl), _r(ex.value),
+            _r(ex.psize), _r(ex.pprice),
+            tuple((_r(b.size), _r(b.price), _r(b.closed), _r(b.opened)) for b in ex.iterpending()),
+            order.ref, _seconds(ex.dt or 0.0), _r(order.created.price), _r(order.created.pricelimit),
+            type(ex.size).__name__,
+        ))
+
+    def notify_trade(self, trade: Any) -> None:
+        self.trades.append((len(self), trade.data._name, trade.status, _r(trade.size), _r(trade.price),
+                            _r(trade.pnl), _r(trade.pnlcomm), _r(trade.commission), trade.barlen,
+                            type(trade.size).__name__))
+
+    def next(self) -> None:
+        self._run_plan(self.p.plan)
+        positions = tuple((_r(p.size), _r(p.price), type(p.size).__name__)
+                          for p in (self.broker.getposition(d) for d in self.datas))
+        cash = self.broker.getcash()
+        self.values.append((len(self), _seconds(self.datas[0].datetime[0]), _r(cash),
+                            _r(self.broker.getvalue()), positions, type(cash).__name__))
+
+
+# ---------------------------------------------------------------- actions -> plan
+def _valid(data: Any, spec: Any) -> Any:
+    if spec is None:
+        return None
+    kind = spec[0]
+    if kind == "day":
+        return O.DAY
+    if kind == "date":
+        return data.datetime.date(0) + dt.timedelta(days=spec[1])
+    if kind == "delta":
+        return dt.timedelta(minutes=spec[1])
+    return data.datetime.datetime(0) + dt.timedelta(minutes=spec[1])
+
+
+def _price(close: float, ticks: int | None) -> float | None:
+    return None if ticks is None else max(TICK, close + ticks * TICK)
+
+
+def _do_order(s: Any, a: Act) -> None:
+    data = s.datas[a.arg("data")]
+    close = data.close[0]
+    kw: dict[str, Any] = dict(data=data, size=a.arg("size"), exectype=getattr(O, a.arg("exectype")))
+    if a.arg("price") is not None:
+        kw["price"] = _price(close, a.arg("price"))
+    if a.arg("plimit") is not None:
+        kw["plimit"] = _price(close, a.arg("plimit"))
+    for name in ("trailamount", "trailpercent"):
+        if a.arg(name) is not None:
+            kw[name] = a.arg(name) * (TICK if name == "trailamount" else 1)
+    if a.arg("valid") is not None:
+        kw["valid"] = _valid(data, a.arg("valid"))
+    if a.arg("oco") is not None:
+        if a.arg("oco") not in s.kept:
+            return
+        kw["oco"] = s.kept[a.arg("oco")]
+    order = getattr(s, a.arg("side"))(**kw)
+    if order is not None:
+        s.kept[a.arg("tag")] = order
+
+
+def _do_bracket(s: Any, a: Act) -> None:
+    data = s.datas[a.arg("data")]
+    close = data.close[0]
+    parent = getattr(O, a.arg("parent"))
+    price = _price(close, a.arg("price"))
+    stop, limit = _price(close, a.arg("stop")), _price(close, a.arg("limit"))
+    valid = _valid(data, a.arg("valid"))
+    stopvalid, limitvalid = _valid(data, a.arg("stopvalid")), _valid(data, a.arg("limitvalid"))
+    size, side = a.arg("size"), a.arg("side")
+    other = "sell" if side == "buy" else "buy"
+    if a.kind == "bracket":
+        orders = getattr(s, f"{side}_bracket")(
+            data=data, size=size, exectype=parent, price=price, valid=valid, stopprice=stop, limitprice=limit,
+            stopargs=dict(valid=stopvalid) if stopvalid is not None else {},
+            limitargs=dict(valid=limitvalid) if limitvalid is not None else {})
+    else:
+        first = getattr(s, side)(data=data, size=size, exectype=parent, price=price, valid=valid, transmit=False)
+        orders = [first,
+                  getattr(s, other)(data=data, size=size, exectype=O.Stop, price=stop, valid=stopvalid,
+                                    parent=first, transmit=False),
+                  getattr(s, other)(data=data, size=size, exectype=O.Limit, price=limit, valid=limitvalid,
+                                    parent=first, transmit=True)]
+    tag = a.arg("tag")
+    for suffix, order in zip(("", ".stop", ".limit"), orders, strict=True):
+        s.kept[tag + suffix] = order
+
+
+def _do(a: Act) -> Callable[[Any], None]:
+    def action(s: Any) -> None:
+        if a.kind in ("order", "oco"):
+            _do_order(s, a)
+        elif a.kind in ("bracket", "manual_bracket"):
+            _do_bracket(s, a)
+        elif a.kind == "cancel":
+            if a.arg("tag") in s.kept:
+                s.cancel(s.kept[a.arg("tag")])
+        elif a.kind == "target":
+            getattr(s, f"order_target_{a.arg('which')}")(data=s.datas[a.arg("data")], target=a.arg("target"))
+        elif a.kind == "close":
+            s.close(data=s.datas[a.arg("data")])
+        elif a.kind == "setcash":
+            s.broker.setcash(a.arg("cash"))
+        elif a.kind == "addcash":
+            s.broker.add_cash(a.arg("cash"))
+        else:
+            raise ValueError(f"unknown action kind {a.kind!r}")
+    return action
+
+
+def plans(scn: Scenario) -> tuple[Plan, Plan]:
+    plan: Plan = {}
+    plan_open: Plan = {}
+    for a in scn.actions:
+        (plan_open if a.phase == "open" else plan).setdefault(a.bar, []).append(_do(a))
+    return plan, plan_open
+
+
+# ---------------------------------------------------------------- running
+def _feeds(scn: Scenario, folder: Path) -> Callable[[], list[Any]]:
+    frames = [(spec, frame_for(spec)) for spec in scn.feeds]
+    paths = {spec.name: write_bt_csv(frame, folder / f"{spec.name}.csv") for spec, frame in frames if spec.csv}
+
+    def make() -> list[Any]:
+        out = []
+        for spec, frame in frames:
+            if spec.csv:
+                out.append(csv_feed(paths[spec.name], name=spec.name))
+            elif spec.minutes and spec.declare_timeframe:
+                out.append(pandas_feed(frame, name=spec.name, timeframe=bt.TimeFrame.Minutes,
+                                       compression=spec.minutes))
+            else:
+                out.append(pandas_feed(frame, name=spec.name))
+        return out
+    return make
+
+
+def _setup(scn: Scenario) -> Callable[[Any], None]:
+    def setup(cerebro: Any) -> None:
+        broker = cerebro.broker
+        broker.set_cash(scn.cash)
+        if scn.coc:
+            broker.set_coc(True)
+        if scn.slippage:
+            slip = dict(scn.slippage)
+            flags = {k: slip[k] for k in ("slip_open", "slip_limit", "slip_match", "slip_out")}
+            if "perc" in slip:
+                broker.set_slippage_perc(slip["perc"], **flags)
+            else:
+                broker.set_slippage_fixed(slip["fixed"], **flags)
+        if scn.filler:
+            filler = dict(scn.filler)
+            kind = filler.pop("kind")
+            broker.set_filler(getattr(bt.broker.fillers, kind)(**filler))
+        for comm in scn.commission:
+            kw = dict(comm)
+            if kw.get("commtype") == "fixed":
+                kw["commtype"] = bt.CommInfoBase.COMM_FIXED
+            broker.setcommission(**kw)
+    return setup
+
+
+def run_one(scn: Scenario, broker_factory: Callable[[], Any] | None) -> dict[str, Any]:
+    """One run of ``scn``; ``None`` keeps BackBroker. An exception becomes ``{"error": ...}``."""
+    plan, plan_open = plans(scn)
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            return run(broker_factory, _feeds(scn, Path(folder)), plan, setup=_setup(scn),
+                       plan_open=plan_open or None, strategy=FuzzRecorder, cheat_on_open=scn.cheat_on_open,
+                       **dict(scn.mode))
+        except Exception as exc:  # noqa: BLE001 - an exception in either broker is an outcome to compare
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+# ---------------------------------------------------------------- comparing
+@dataclass(frozen=True)
+class Divergence:
+    """The first difference between the two runs of a scenario."""
+
+    signature: str
+    bar: int
+    detail: str
+    deliberate: str = ""
+
+    def __str__(self) -> str:
+        head = f"[{self.signature}] at bar {self.bar}"
+        if self.deliberate:
+            head += f" (deliberate difference {self.deliberate}, docs/differences.md)"
+        return f"{head}\n{self.detail}"
+
+
+def _fields_differ(names: tuple[str, ...], a: Any, b: Any) -> list[str]:
+    return [n for n, x, y in zip(names, a, b, strict=True) if not same(x, y)]
+
+
+def _first_in(stream: str, names: tuple[str, ...], a: list[Any], b: list[Any]) -> tuple[int, int, str] | None:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if not same(x, y):
+            fields = _fields_differ(names, x, y)
+            if stream == "log":
+                ctx = f"{x[4]}/{y[4]}" if x[4] != y[4] else x[4]
+                status = f"{x[2]}/{y[2]}" if x[2] != y[2] else x[2]
+                sig = f"log {ctx} {status}: {','.join(fields)}"
+            else:
+                sig = f"{stream}: {','.join(fields)}"
+            return min(x[0], y[0]), i, sig
+    if len(a) != len(b):
+        longer, who = (a, "BackBroker") if len(a) > len(b) else (b, "Finbot")
+        extra = longer[min(len(a), len(b))]
+        sig = f"{stream}: extra entries with {who}"
+        if stream == "log":
+            sig += f" ({extra[4]} {extra[2]})"
+        return extra[0], min(len(a), len(b)), sig
+    return None
+
+
+def _show(names: tuple[str, ...], entry: Any) -> str:
+    if entry is None:
+        return "(none)"
+    return ", ".join(f"{n}={v!r}" for n, v in zip(names, entry, strict=True))
+
+
+def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> str:
+    """Which documented deliberate difference explains this first difference ("" if none).
+
+    #2: BackBroker refuses an order for cash (``Margin``) that FinbotBroker
+    accepts, in the same submission check (same bar) as an earlier order that
+    both refused: BackBroker's running check kept that earlier order's cash.
+    """
+    if stream != "log" or index >= min(len(back), len(finbot)):
+        return ""
+    x, y = back[index], finbot[index]
+    if x[2] == "Margin" and y[2] == "Accepted" and x[14] == y[14]:
+        if any(e[0] == x[0] and e[2] == "Margin" for e in back[:index]):
+            return "2"
+    return ""
+
+
+def _without_types(result: dict[str, Any]) -> dict[str, Any]:
+    if "error" in result:
+        return result
+    return {**result,
+            "log": [e[:-1] + ("-",) for e in result["log"]],
+            "trades": [e[:-1] + ("-",) for e in result["trades"]],
+            "values": [e[:4] + (tuple(p[:2] for p in e[4]), "-") for e in result["values"]]}
+
+
+def compare(back: dict[str, Any], finbot: dict[str, Any], types: bool = True) -> Divergence | None:
+    """The earliest difference across notifications, trades and per-bar values.
+
+    ``types=False`` leaves out the int-or-float checks of sizes and cash
+    (issue 12 item 9) to see what else differs.
+    """
+    if not types:
+        back, finbot = _without_types(back), _without_types(finbot)
+    if "error" in back or "error" in finbot:
+        if back.get("error") == finbot.get("error"):
+            return None
+        eb, ef = back.get("error", ""), finbot.get("error", "")
+        sig = f"error: BackBroker {eb.split(':')[0] or 'ok'} / Finbot {ef.split(':')[0] or 'ok'}"
+        return Divergence(sig, -1, f"  BackBroker: {eb or 'ran'}\n  Finbot:     {ef or 'ran'}")
+    found = []
+    for stream, names in (("log", LOG_FIELDS), ("trades", TRADE_FIELDS), ("values", VALUE_FIELDS)):
+        hit = _first_in(stream, names, back[stream], finbot[stream])
+        if hit is not None:
+            found.append((hit[0], stream, hit[1], hit[2], names))
+    if not found:
+        for key in ("cash", "value"):
+            if not same(back[key], finbot[key]):
+                return Divergence(f"final {key}", -1, f"  BackBroker: {back[key]}\n  Finbot:     {finbot[key]}")
+        return None
+    order = {"log": 0, "trades": 1, "values": 2}
+    bar, stream, index, sig, names = min(found, key=lambda f: (f[0], order[f[1]]))
+    a, b = back[stream], finbot[stream]
+    detail = (f"  {stream}[{index}]\n  BackBroker: {_show(names, a[index] if index < len(a) else None)}\n"
+              f"  Finbot:     {_show(names, b[index] if index < len(b) else None)}")
+    return Divergence(sig, bar, detail, deliberate(stream, a, b, index))
+
+
+def check(scn: Scenario, finbot: Callable[[], Any] = FinbotBroker, types: bool = True) -> Divergence | None:
+    """Run ``scn`` under both brokers; ``None`` when they agree."""
+    return compare(run_one(scn, None), run_one(scn, finbot), types)
+
+
+# ---------------------------------------------------------------- shrinking
+def _drop_feed(scn: Scenario, k: int) -> Scenario:
+    name = scn.feeds[k].name
+    actions = []
+    for a in scn.actions:
+        data = a.arg("data")
+        if data == k:
+            continue
+        if data is not None and data > k:
+            a = dataclasses.replace(a, args=tuple((n, v - 1 if n == "data" else v) for n, v in a.args))
+        actions.append(a)
+    comm = tuple(c for c in scn.commission if dict(c).get("name") != name)
+    return dataclasses.replace(scn, feeds=scn.feeds[:k] + scn.feeds[k + 1:], actions=tuple(actions), commission=comm)
+
+
+def _cut_bars(scn: Scenario, bar: int) -> Scenario:
+    feeds = tuple(dataclasses.replace(f, bars=min(f.bars, bar + 2 + f.start_offset + len(f.drop)))
+                  for f in scn.feeds)
+    return dataclasses.replace(scn, feeds=feeds, actions=tuple(a for a in scn.actions if a.bar <= bar))
+
+
+def _simpler_settings(scn: Scenario) -> list[Scenario]:
+    out = []
+    for name, plain in (("slippage", ()), ("filler", ()), ("commission", ()), ("coc", False),
+                        ("cheat_on_open", False), ("mode", tuple(sorted(MODES[0].items())))):
+        if getattr(scn, name) != plain:
+            out.append(dataclasses.replace(scn, **{name: plain}))
+    if any(f.csv or f.drop or f.start_offset for f in scn.feeds):
+        out.append(dataclasses.replace(scn, feeds=tuple(
+            dataclasses.replace(f, csv=False, drop=(), start_offset=0) for f in scn.feeds)))
+    for i, f in enumerate(scn.feeds):
+        if f.drop:
+            out.append(dataclasses.replace(
+                scn, feeds=scn.feeds[:i] + (dataclasses.replace(f, drop=()),) + scn.feeds[i + 1:]))
+    return out
+
+
+def shrink(scn: Scenario, div: Divergence, budget: int = 400, finbot: Callable[[], Any] = FinbotBroker,
+           types: bool = True) -> tuple[Scenario, Divergence]:
+    """Greedy delta debugging: keep a reduction while the first-difference signature stays."""
+    runs = 0
+
+    def fails(candidate: Scenario) -> Divergence | None:
+        nonlocal runs
+        runs += 1
+        got = check(candidate, finbot, types)
+        return got if got is not None and got.signature == div.signature else None
+
+    def attempt(candidate: Scenario) -> bool:
+        nonlocal scn, div
+        if runs >= budget:
+            return False
+        got = fails(candidate)
+        if got is None:
+            return False
+        scn, div = candidate, got
+        return True
+
+    if div.bar > 0:
+        attempt(_cut_bars(scn, div.bar))
+    for k in reversed(range(len(scn.feeds))):
+        if len(scn.feeds) > 1:
+            attempt(_drop_feed(scn, k))
+    chunk = max(1, len(scn.actions) // 2)
+    while chunk >= 1 and runs < budget:
+        i, progressed = 0, False
+        while i < len(scn.actions) and runs < budget:
+            candidate = dataclasses.replace(scn, actions=scn.actions[:i] + scn.actions[i + chunk:])
+            if attempt(candidate):
+                progressed = True
+            else:
+                i += chunk
+        if not progressed:
+            chunk //= 2
+    changed = True
+    while changed and runs < budget:
+        changed = any(attempt(c) for c in _simpler_settings(scn))
+    if div.bar > 0:
+        attempt(_cut_bars(scn, div.bar))
+    return scn, div
+
+
+def reproduction(scn: Scenario) -> str:
+    """A standalone script that replays ``scn`` and prints the first difference."""
+    lines = ["from tests.parity_fuzz import Act, FeedSpec, Scenario",
+             "from tests.parity_fuzz_check import check", "", "scenario = Scenario(",
+             f"    seed={scn.seed}, cash={scn.cash!r}, mode={scn.mode!r},",
+             f"    cheat_on_open={scn.cheat_on_open}, coc={scn.coc}, slippage={scn.slippage!r},",
+             f"    filler={scn.filler!r}, commission={scn.commission!r},", "    feeds=("]
+    lines += [f"        {f!r}," for f in scn.feeds]
+    lines += ["    ),", "    actions=("]
+    lines += [f"        {a!r}," for a in scn.actions]
+    lines += ["    ),", ")", "print(check(scenario))"]
+    return "\n".join(lines)
+
+
+__all__ = ["Divergence", "FeedSpec", "Scenario", "check", "compare", "deliberate", "reproduction", "run_one",
+           "shrink"]
