@@ -239,14 +239,26 @@ def _fields_differ(names: tuple[str, ...], a: Any, b: Any) -> list[str]:
     return [n for n, x, y in zip(names, a, b, strict=True) if not same(x, y)]
 
 
+# The first field (in this order) that differs names a log difference; the rest follow from it.
+_LOG_KEYS = ("ref", "status", "bar", "size_type", "dt", "price", "size", "comm", "created_price",
+             "created_pricelimit", "pnl", "value", "psize", "pprice", "pending", "data")
+
+
+def _log_signature(x: Any, y: Any, fields: list[str]) -> str:
+    key = next((k for k in _LOG_KEYS if k in fields), fields[0])
+    if key == "ref":
+        return f"log: other order notified (Back {x[2]} / Finbot {y[2]})"
+    if key == "status":
+        return f"log {x[4]}: status Back {x[2]} / Finbot {y[2]}"
+    return f"log {x[4]} {x[2]}: {key}"
+
+
 def _first_in(stream: str, names: tuple[str, ...], a: list[Any], b: list[Any]) -> tuple[int, int, str] | None:
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if not same(x, y):
             fields = _fields_differ(names, x, y)
             if stream == "log":
-                ctx = f"{x[4]}/{y[4]}" if x[4] != y[4] else x[4]
-                status = f"{x[2]}/{y[2]}" if x[2] != y[2] else x[2]
-                sig = f"log {ctx} {status}: {','.join(fields)}"
+                sig = _log_signature(x, y, fields)
             else:
                 sig = f"{stream}: {','.join(fields)}"
             return min(x[0], y[0]), i, sig
