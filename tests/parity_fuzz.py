@@ -135,7 +135,6 @@ class Scenario:
     slippage: tuple[tuple[str, Any], ...] = ()
     filler: tuple[tuple[str, Any], ...] = ()
     commission: tuple[tuple[tuple[str, Any], ...], ...] = ()
-    until: int = 0                   # if > 0, every feed keeps only rows stamped before day/bar ``until``
     notes: tuple[str, ...] = field(default=())
 
 
@@ -175,17 +174,9 @@ def _walk(spec: FeedSpec) -> pd.DataFrame:
     return frame.set_index("datetime")
 
 
-def frame_for(spec: FeedSpec, until: int = 0) -> pd.DataFrame:
-    """The bars of ``spec``, cut before day (daily) or bar (intraday) number ``until`` if given."""
-    frame = _walk(spec)
-    if until > 0:
-        first = frame.index[0].normalize() if len(frame) else None
-        if first is not None:
-            if spec.minutes:
-                frame = frame.iloc[:until]
-            else:
-                frame = frame[frame.index < first + timedelta(days=until)]
-    return frame
+def frame_for(spec: FeedSpec) -> pd.DataFrame:
+    """The bars of ``spec`` (OHLC on the 1/16 grid, open and close inside high/low)."""
+    return _walk(spec)
 
 
 def _ticks(rng: random.Random, low: int, high: int) -> int:
@@ -340,7 +331,7 @@ def _draw_action(rng: random.Random, mix: Mix, scn: dict[str, Any], bar: int, nf
                              ("bracket", mix.brackets and not slip_out and mix.limit, 2),
                              ("manual_bracket", mix.manual_brackets and not slip_out and mix.limit, 1),
                              ("target", mix.targets, 2), ("close", mix.close, 2),
-                             ("setcash", mix.cash_changes, 0.2), ("addcash", mix.cash_changes, 0.5)):
+                             ("setcash", mix.cash_changes, 0.5), ("addcash", mix.cash_changes, 1)):
         if on:
             kinds += [kind] * int(weight * 2)
     kind = rng.choice(kinds)
@@ -399,3 +390,41 @@ def _draw_action(rng: random.Random, mix: Mix, scn: dict[str, Any], bar: int, nf
     if kind == "setcash":
         return Act(bar, "setcash", (("cash", rng.choice((5000.0, 20000.0, 2_000_000.0))),))
     return Act(bar, "addcash", (("cash", rng.choice((-3000.0, 1000.0, 2500.0, 50000.0))),))
+
+
+def features(scn: Scenario) -> set[str]:
+    """The features a scenario exercises (names as in :class:`Mix`, plus order types and sides)."""
+    out: set[str] = set()
+    for a in scn.actions:
+        if a.kind in ("order", "oco"):
+            out.add(f"{a.arg('side')}:{a.arg('exectype')}")
+            if a.arg("valid") is not None:
+                out.add(f"valid:{a.arg('valid')[0]}")
+        if a.kind in ("bracket", "manual_bracket"):
+            out.add(f"{a.kind}:{a.arg('parent')}")
+            if a.arg("stopvalid") is not None or a.arg("limitvalid") is not None:
+                out.add("child_valid")
+        if a.kind == "cancel":
+            out.add("child_cancel" if "." in a.arg("tag") else "cancel")
+        if a.kind == "target":
+            out.add(f"target:{a.arg('which')}")
+        if a.phase == "open":
+            out.add("next_open")
+        out.add(a.kind)
+    out |= {name for name, on in (
+        ("coc", scn.coc), ("cheat_on_open", scn.cheat_on_open), ("filler", bool(scn.filler)),
+        ("multi_feed", len(scn.feeds) > 1), ("calendars", any(f.drop or f.start_offset for f in scn.feeds)),
+        ("intraday", any(f.minutes for f in scn.feeds)), ("csv", any(f.csv for f in scn.feeds)),
+        ("undeclared_timeframe", any(f.minutes and not f.declare_timeframe for f in scn.feeds)),
+        ("tight_cash", scn.cash < 1_000_000)) if on}
+    if scn.slippage:
+        slip = dict(scn.slippage)
+        out.add("slippage:" + ("perc" if "perc" in slip else "fixed"))
+        out |= {f"slippage:{k}" for k in ("slip_open", "slip_limit", "slip_match", "slip_out") if slip[k]}
+    if scn.filler:
+        out.add(f"filler:{dict(scn.filler)['kind']}")
+    for comm in scn.commission:
+        kw = dict(comm)
+        out.add("commission:" + ("futures" if "margin" in kw else kw.get("commtype", "percent")))
+    out.add("mode:" + ",".join(f"{k}={v}" for k, v in scn.mode))
+    return out

@@ -214,7 +214,7 @@ def run_one(scn: Scenario, broker_factory: Callable[[], Any] | None) -> dict[str
             return run(broker_factory, _feeds(scn, Path(folder)), plan, setup=_setup(scn),
                        plan_open=plan_open or None, strategy=FuzzRecorder, cheat_on_open=scn.cheat_on_open,
                        **dict(scn.mode))
-        except Exception as exc:  # noqa: BLE001 - an exception in either broker is an outcome to compare
+        except Exception as exc:
             return {"error": f"{type(exc).__name__}: {exc}"}
 
 
@@ -257,10 +257,7 @@ def _first_in(stream: str, names: tuple[str, ...], a: list[Any], b: list[Any]) -
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if not same(x, y):
             fields = _fields_differ(names, x, y)
-            if stream == "log":
-                sig = _log_signature(x, y, fields)
-            else:
-                sig = f"{stream}: {','.join(fields)}"
+            sig = _log_signature(x, y, fields) if stream == "log" else f"{stream}: {','.join(fields)}"
             return min(x[0], y[0]), i, sig
     if len(a) != len(b):
         longer, who = (a, "BackBroker") if len(a) > len(b) else (b, "Finbot")
@@ -288,9 +285,9 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> s
     if stream != "log" or index >= min(len(back), len(finbot)):
         return ""
     x, y = back[index], finbot[index]
-    if x[2] == "Margin" and y[2] == "Accepted" and x[14] == y[14]:
-        if any(e[0] == x[0] and e[2] == "Margin" for e in back[:index]):
-            return "2"
+    refused_again = x[2] == "Margin" and y[2] == "Accepted" and x[14] == y[14]
+    if refused_again and any(e[0] == x[0] and e[2] == "Margin" for e in back[:index]):
+        return "2"
     return ""
 
 
@@ -298,9 +295,9 @@ def _without_types(result: dict[str, Any]) -> dict[str, Any]:
     if "error" in result:
         return result
     return {**result,
-            "log": [e[:-1] + ("-",) for e in result["log"]],
-            "trades": [e[:-1] + ("-",) for e in result["trades"]],
-            "values": [e[:4] + (tuple(p[:2] for p in e[4]), "-") for e in result["values"]]}
+            "log": [(*e[:-1], "-") for e in result["log"]],
+            "trades": [(*e[:-1], "-") for e in result["trades"]],
+            "values": [(*e[:4], tuple(p[:2] for p in e[4]), "-") for e in result["values"]]}
 
 
 def compare(back: dict[str, Any], finbot: dict[str, Any], types: bool = True) -> Divergence | None:
@@ -373,7 +370,7 @@ def _simpler_settings(scn: Scenario) -> list[Scenario]:
     for i, f in enumerate(scn.feeds):
         if f.drop:
             out.append(dataclasses.replace(
-                scn, feeds=scn.feeds[:i] + (dataclasses.replace(f, drop=()),) + scn.feeds[i + 1:]))
+                scn, feeds=(*scn.feeds[:i], dataclasses.replace(f, drop=()), *scn.feeds[i + 1:])))
     return out
 
 

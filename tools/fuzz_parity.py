@@ -24,8 +24,8 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.parity_fuzz import Mix, generate  # noqa: E402
-from tests.parity_fuzz_check import check, reproduction, shrink  # noqa: E402
+from tests.parity_fuzz import Mix, generate
+from tests.parity_fuzz_check import check, reproduction, shrink
 
 
 def main(argv: list[str] | None = None) -> int:
