@@ -17,7 +17,7 @@ from typing import Any
 import backtrader as bt
 
 from finbot_bt.broker import frames
-from finbot_bt.broker.convert import config_decimal, to_decimal, to_float
+from finbot_bt.broker.convert import config_decimal, finite_positive, to_decimal, to_float
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap, backbroker_slippage
 from finbot_bt.broker.persistence import (
     BacktraderCommissionRef,
@@ -193,7 +193,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._reset()
 
     def _reset(self) -> None:
-        self.startingcash = self.cash = float(self.p.cash)
+        # As BackBroker: the cash keeps the type it was given (an int stays an int) until it changes.
+        self.startingcash = self.cash = self.p.cash
         self.sim = self._build_simulator()
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(bt.Position)
         self.notifs: collections.deque[Any] = collections.deque()
@@ -208,10 +209,11 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._last_ts: dict[Any, datetime] = {}
         self._now: datetime | None = None
         self._oco_leader: dict[int, int] = {}
+        self._trailing: dict[str, Any] = {}
         self._held: dict[int, list[Any]] = {}
         self._cash_addition: collections.deque[float] = collections.deque()
         self._value = self.cash
-        self._fundshares = self.cash / self.p.fundstartval
+        self._fundshares = float(self.cash) / self.p.fundstartval
         self._fundval = float(self.p.fundstartval)
         self.events: list[ExecutionEvent] = []
         self.equity_curve: list[tuple[datetime, float, float]] = []
@@ -308,8 +310,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         """Set starting cash (as BackBroker: also survives ``start()``)."""
         amount = config_decimal("cash", cash)
         self.p.cash = cash
-        self.startingcash = self.cash = float(cash)
-        self._value = float(cash)
+        self.startingcash = self.cash = self._value = cash
         self.sim.portfolio.cash = amount
         self.sim.initial_cash = amount
 
@@ -403,11 +404,18 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
     get_cash = getcash
 
     def getvalue(self, datas: Any = None, mkt: bool = False, lever: bool = False) -> float:
-        """Portfolio value (cached at each bar), or the position value of ``datas``."""
+        """Portfolio value (cached at each bar), or the position value of ``datas``.
+
+        As BackBroker, valuing ``datas`` first books pending ``add_cash`` amounts
+        (``order_target_value``/``order_target_percent`` see a deposit at once).
+        """
         if datas is None:
             if mkt:
                 return self._value - self.cash
             return self._value
+        if self._cash_addition:
+            self._apply_cash_additions()
+            self.cash = to_float(self.sim.cash)
         total = 0.0
         for data in datas:
             comminfo = self.getcommissioninfo(data)
@@ -529,6 +537,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         core_id = self.sim.next_order_id()
         self._core_ids[order.ref] = core_id
         self._bt_orders[core_id] = order
+        if order.exectype in (bt.Order.StopTrail, bt.Order.StopTrailLimit):
+            self._trailing[core_id] = order
         order.submit()
         if self.p.checksubmit:
             self.notify(order)
@@ -547,9 +557,15 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             self._reject_locally(order, f"order cannot be translated: {exc}")
             return order
         timestamp, reference = self._submission_time(order, data)
+        funds_price = None
+        if self.p.coc and order.exectype == bt.Order.Market and finite_positive(order.created.pclose):
+            # Cheat-on-close fills at the creation close even when the order names a price
+            # (BackBroker); its submission check still values the order at that price.
+            funds_price, reference = reference, to_decimal(order.created.pclose)
         self._in_submit = True
         try:
-            self.sim.submit_order(core_order, timestamp, reference_price=reference, exempt=exempt)
+            self.sim.submit_order(core_order, timestamp, reference_price=reference, exempt=exempt,
+                                  funds_price=funds_price)
         finally:
             self._in_submit = False
         return order
@@ -648,8 +664,19 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if now is not None:
             self._now = now
             self.sim.process_market_data(now, bars)
+            if self._trailing:
+                self._follow_trails()
         self._apply_cash_additions()
         self._refresh_value()
+
+    def _follow_trails(self) -> None:
+        # BackBroker moves a trailing order's created.price (and pricelimit) with the trail.
+        for core_id, order in self._trailing.items():
+            core = self.sim.get_order(core_id)
+            if core is not None and core.stop_price is not None:
+                order.created.price = to_float(core.stop_price)
+                if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
+                    order.created.pricelimit = to_float(core.limit_price)
 
     def _feeds(self) -> list[Any]:
         cerebro = getattr(self, "cerebro", None)
@@ -725,8 +752,10 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         comminfo = self.getcommissioninfo(data)
         execution = event.execution
         price = to_float(execution.price)
-        closed = to_float(event.closed_quantity)
-        opened = to_float(event.opened_quantity)
+        # Sizes keep the strategy's type, as BackBroker: an int order executes int sizes.
+        as_int = type(order.created.size) is int
+        closed = _size(event.closed_quantity, as_int)
+        opened = _size(event.opened_quantity, as_int)
         size = closed + opened
         closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
@@ -752,6 +781,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         core_id = self._core_ids.get(order.ref)
         if core_id is not None:
             self._bt_orders.pop(core_id, None)
+            self._trailing.pop(core_id, None)
 
     def _bt_order_for(self, core_id: str) -> Any:
         return self._bt_orders.get(core_id)
@@ -804,6 +834,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             margin=None if margin is None else to_decimal(margin),
         ))
         self._instrument_keys[symbol] = key
+
+
+def _size(quantity: Decimal, as_int: bool) -> float | int:
+    if as_int and quantity == quantity.to_integral_value():
+        return int(quantity)
+    return to_float(quantity)
 
 
 # Event type -> how the broker applies it to Backtrader (other events change nothing there).

@@ -359,13 +359,15 @@ class ExecutionSimulator:
     # ------------------------------------------------------------------ submit
     def submit_order(
         self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None,
-        exempt: bool = False,
+        exempt: bool = False, funds_price: Decimal | None = None,
     ) -> Order:
         """Submit ``order`` at ``timestamp``; return it as the account now knows it.
 
         Invalid, duplicate, risk-refused or unfunded orders come back REJECTED
         with an ``OrderRejected`` event; nothing raises for business outcomes.
-        ``reference_price`` overrides the price used by the funds check.
+        ``reference_price`` overrides the price used by the funds check and is the
+        price a market order fills at under ``market_at_last_close`` (cheat-on-close);
+        ``funds_price``, if given, is the funds check's price instead.
         ``exempt`` skips the trading state, risk and funds checks (validation
         still applies): for orders that flatten positions after a kill switch.
         """
@@ -374,7 +376,8 @@ class ExecutionSimulator:
         if exempt and not self._bypass_checks:
             self._bypass_checks = True
             try:
-                return self.submit_order(order, timestamp, reference_price=reference_price)
+                return self.submit_order(order, timestamp, reference_price=reference_price,
+                                         funds_price=funds_price)
             finally:
                 self._bypass_checks = False
         self._advance_clock(timestamp)
@@ -390,7 +393,7 @@ class ExecutionSimulator:
         expire_at = order.expire_at
         if order.time_in_force is TimeInForce.DAY and expire_at is None:
             expire_at = day_end(timestamp)
-        refusal = self._pre_trade(order, timestamp, reference_price)
+        refusal = self._pre_trade(order, timestamp, reference_price if funds_price is None else funds_price)
         if refusal is not None:
             reason, message = refusal
             rejected = evolve_order(order, created_at=created_at, expire_at=expire_at,
@@ -682,6 +685,8 @@ class ExecutionSimulator:
     def _match_one(self, working: WorkingOrder, bar: Bar, open_time: datetime, used: Decimal) -> Decimal:
         order = working.order
         state = working.match
+        # A trailing stop-limit stops trailing once triggered (from the next bar on, as BackBroker).
+        trails = order.order_type in _TRAILING and not state.triggered
         match = self._find_match(working, bar)
         filled = ZERO
         if match is not None:
@@ -712,7 +717,7 @@ class ExecutionSimulator:
                                                         requested_price=match.price, timestamp=fill_time,
                                                         liquidity=liquidity))
         if working.terminal is None and working.venue_remaining > 0:
-            if order.order_type in _TRAILING and state.trail_adjust(bar.close):
+            if trails and state.trail_adjust(bar.close):
                 self._update(working, stop_price=state.stop, limit_price=state.limit)
             if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
                 reason = "unfilled remainder of an IOC order" if filled > 0 else "not fillable at once"
