@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import numbers
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,13 @@ TRADE_FIELDS = ("bar", "data", "status", "size", "price", "pnl", "pnlcomm", "com
 VALUE_FIELDS = ("bar", "dt", "cash", "value", "positions", "cash_type")
 
 
+def _kind(value: Any) -> str:
+    # int or float as a strategy formatting it with ``{:d}`` sees it; numpy scalars count as their kind
+    if isinstance(value, numbers.Integral):
+        return "int"
+    return "float" if isinstance(value, numbers.Real) else type(value).__name__
+
+
 def _seconds(num: float) -> Any:
     return round(num * 86400) if num else num
 
@@ -48,21 +56,21 @@ class FuzzRecorder(Recorder):  # type: ignore[misc]
             _r(ex.psize), _r(ex.pprice),
             tuple((_r(b.size), _r(b.price), _r(b.closed), _r(b.opened)) for b in ex.iterpending()),
             order.ref, _seconds(ex.dt or 0.0), _r(order.created.price), _r(order.created.pricelimit),
-            type(ex.size).__name__,
+            _kind(ex.size),
         ))
 
     def notify_trade(self, trade: Any) -> None:
         self.trades.append((len(self), trade.data._name, trade.status, _r(trade.size), _r(trade.price),
                             _r(trade.pnl), _r(trade.pnlcomm), _r(trade.commission), trade.barlen,
-                            type(trade.size).__name__))
+                            _kind(trade.size)))
 
     def next(self) -> None:
         self._run_plan(self.p.plan)
-        positions = tuple((_r(p.size), _r(p.price), type(p.size).__name__)
+        positions = tuple((_r(p.size), _r(p.price), _kind(p.size))
                           for p in (self.broker.getposition(d) for d in self.datas))
         cash = self.broker.getcash()
         self.values.append((len(self), _seconds(self.datas[0].datetime[0]), _r(cash),
-                            _r(self.broker.getvalue()), positions, type(cash).__name__))
+                            _r(self.broker.getvalue()), positions, _kind(cash)))
 
 
 # ---------------------------------------------------------------- actions -> plan
