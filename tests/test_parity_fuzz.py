@@ -36,9 +36,13 @@ ALL_FEATURES = (
 
 @pytest.mark.parametrize("seed", FAST_SEEDS)
 def test_parity_fuzz_when_fast_tier_seed_runs_then_brokers_agree(seed: int) -> None:
-    divergence = check(generate(seed))
-    assert divergence is None, (f"seed {seed} diverges: {divergence}\n"
-                                f"shrink it with: python tools/fuzz_parity.py --seed {seed} --shrink")
+    scenario = generate(seed)
+    divergence = check(scenario)
+    if divergence is not None:
+        small, small_divergence = shrink(scenario, divergence, budget=60)
+        pytest.fail(f"seed {seed} diverges: {divergence}\n\nshrunk ({len(small.actions)} actions):\n"
+                    f"{small_divergence}\n{reproduction(small)}\n"
+                    f"(shrink further: python tools/fuzz_parity.py --seed {seed} --shrink)")
 
 
 def test_fast_tier_when_seeds_listed_then_every_feature_is_covered() -> None:
