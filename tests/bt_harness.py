@@ -97,7 +97,7 @@ class Recorder(bt.Strategy):
         self.log.append((
             len(self), order.data._name, order.getstatusname(), order.ordtypename(), order.getordername(),
             _r(order.created.size), _r(ex.size), _r(ex.price), _r(ex.comm), _r(ex.pnl), _r(ex.value),
-            _r(ex.psize), _r(ex.pprice),
+            _r(ex.psize), _r(ex.pprice), _r(ex.dt),
             tuple((_r(b.size), _r(b.price), _r(b.closed), _r(b.opened)) for b in ex.iterpending()),
         ))
 

@@ -7,10 +7,13 @@ compares what a strategy sees (notifications, trades, cash, value, types), as
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import random
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import backtrader as bt
+import pandas as pd
+import pytest
 
 from finbot_bt import FinbotBroker
 from tests.bt_harness import assert_same, make_ohlcv, pandas_feed, side_by_side
@@ -56,7 +59,7 @@ class TypeRecorder(bt.Strategy):
 
     def notify_order(self, order: Any) -> None:
         if order.status == order.Completed:
-            self.seen.append(("exec", "{:+d}".format(order.executed.size), type(order.executed.size)))
+            self.seen.append(("exec", f"{order.executed.size:+d}", type(order.executed.size)))
 
     def notify_trade(self, trade: Any) -> None:
         self.seen.append(("trade", trade.size, type(trade.size)))
@@ -81,8 +84,6 @@ def test_add_cash_7_when_order_target_percent_follows_a_deposit_then_the_deposit
     expected, got = side_by_side(daily, plan)
     assert_same(expected, got)
 
-
-_ = (datetime, timedelta)
 
 
 # ---------------------------------------------------------------- 4: cheat-on-close with a price
@@ -142,3 +143,194 @@ def test_trailing_6_8_when_trailing_orders_work_then_created_prices_follow_and_f
     got = run_strategy(FinbotBroker(), TrailRecorder).seen
     assert any(entry[2] == "Partial" for entry in expected if len(entry) == 5)
     assert got == expected
+
+
+# ---------------------------------------------------------------- 1, 2, 3: brackets and OCO
+
+FRAME_DIP = make_ohlcv(60, seed=7)  # dips after bar 3: limit buys placed at bar 3 fill later
+
+
+def dipping() -> list[Any]:
+    return [pandas_feed(FRAME_DIP, name="A")]
+
+
+def _bracket(s: Any, **kwargs: Any) -> Any:
+    close = s.data.close[0]
+    orders = s.buy_bracket(size=5, price=round(close * 0.9, 2), stopprice=round(close * 0.85, 2),
+                           limitprice=round(close * 1.1, 2), **kwargs)
+    s.kept["bracket"] = orders
+    return orders
+
+
+def _statuses(result: dict[str, Any]) -> list[tuple[int, str, str]]:
+    return [(entry[0], entry[2], entry[4]) for entry in result["log"]]
+
+
+def test_bracket_1_when_child_cancelled_before_parent_fills_then_whole_bracket_cancelled() -> None:
+    plan = {3: [_bracket], 6: [lambda s: s.cancel(s.kept["bracket"][1])]}
+    expected, got = side_by_side(daily, plan)
+    assert _statuses(expected)[-3:] == [(7, "Canceled", "Stop"), (7, "Canceled", "Limit"), (7, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_1_when_child_expires_before_parent_fills_then_whole_bracket_cancelled() -> None:
+    plan = {3: [lambda s: _bracket(s, stopargs=dict(valid=s.data.datetime.date(0) + timedelta(days=3)))]}
+    expected, got = side_by_side(daily, plan)
+    assert _statuses(expected)[-3:] == [(6, "Expired", "Stop"), (6, "Canceled", "Limit"), (6, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_1_when_parent_partly_filled_and_child_cancelled_then_parent_cancelled() -> None:
+    plan = {3: [lambda s: s.kept.__setitem__("bracket", s.buy_bracket(
+        size=900, exectype=O.Market, stopprice=round(s.data.close[0] * 0.8, 2),
+        limitprice=round(s.data.close[0] * 1.3, 2)))],
+        4: [lambda s: s.cancel(s.kept["bracket"][2])]}
+    expected, got = side_by_side(daily, plan, on_start=lambda s: (
+        s.broker.set_cash(1_000_000), s.broker.set_filler(bt.broker.fillers.FixedSize(size=200))))
+    assert (5, "Canceled", "Market") in _statuses(expected)
+    assert_same(expected, got)
+
+
+def test_oco_2_when_member_refused_for_cash_at_execution_then_margin_before_sibling_cancel() -> None:
+    plan = {3: [lambda s: s.kept.__setitem__("o", s.buy(size=45, exectype=O.Limit,
+                                                         price=round(s.data.close[0] * 0.97, 2))),
+                lambda s: s.buy(size=45, exectype=O.Limit, price=round(s.data.close[0] * 0.96, 2), oco=s.kept["o"])],
+            4: [lambda s: s.buy(size=60)]}
+    expected, got = side_by_side(dipping, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (13, "Margin", "Limit"), (13, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_2_when_parent_refused_for_cash_at_execution_then_margin_before_children_cancel() -> None:
+    plan = {3: [lambda s: s.buy_bracket(size=45, price=round(s.data.close[0] * 0.97, 2),
+                                        stopprice=round(s.data.close[0] * 0.87, 2),
+                                        limitprice=round(s.data.close[0] * 1.2, 2))],
+            4: [lambda s: s.buy(size=60)]}
+    expected, got = side_by_side(dipping, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (13, "Margin", "Limit"), (13, "Canceled", "Stop"), (13, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+def test_bracket_3_when_child_refused_for_cash_after_parent_filled_then_sibling_cancelled() -> None:
+    # Short 10, covered by hand, then the cash is spent: the stop exit would open a long it cannot pay.
+    plan = {3: [lambda s: s.sell_bracket(size=10, exectype=O.Market, stopprice=round(s.data.close[0] * 1.05, 2),
+                                         limitprice=round(s.data.close[0] * 0.7, 2))],
+            4: [lambda s: s.buy(size=10)],
+            5: [lambda s: s.buy(size=int(s.broker.getcash() / s.data.close[0]) - 1)]}
+    expected, got = side_by_side(daily, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Margin", "Canceled")] == [
+        (24, "Margin", "Stop"), (24, "Canceled", "Limit")]
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 0: intraday bars in a daily-declared feed
+
+MIDNIGHT_MINUTES = make_ohlcv(300, seed=3, start=datetime(2021, 1, 4), step=timedelta(minutes=10))  # 2 days
+
+
+def default_timeframe_minutes() -> list[Any]:
+    return [pandas_feed(MIDNIGHT_MINUTES, name="A")]  # PandasData's default timeframe: Days
+
+
+def _alternate(s: Any) -> None:
+    if len(s) % 2:
+        s.buy(size=10)
+    else:
+        s.sell(size=10, exectype=O.Close)
+
+
+@pytest.mark.parametrize("mode", [dict(), dict(preload=False), dict(runonce=False)], ids=str)
+def test_timing_0_when_minute_bars_fed_with_daily_timeframe_then_timed_by_their_stamps(mode: dict[str, Any]) -> None:
+    plan = {i: [_alternate] for i in range(1, 300)}
+    with pytest.warns(UserWarning, match="declared with a daily timeframe") as caught:
+        expected, got = side_by_side(default_timeframe_minutes, plan, **mode,
+                                     on_start=lambda s: s.broker.set_cash(1_000_000))
+    assert sum("declared with a daily timeframe" in str(w.message) for w in caught) == 1
+    completed = [entry for entry in expected["log"] if entry[2] == "Completed"]
+    assert sum(entry[4] == "Market" for entry in completed) == 150
+    assert any(entry[4] == "Close" for entry in completed)
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 5: Close orders
+
+CALENDAR_B = make_ohlcv(60, seed=5, start=datetime(2021, 1, 5)).iloc[::3]  # a bar every third day
+
+
+def two_calendars() -> list[Any]:
+    return [pandas_feed(FRAME, name="A"), pandas_feed(CALENDAR_B, name="B")]
+
+
+def session_minutes(days: int = 6, seed: int = 4) -> pd.DataFrame:
+    """5-minute bars from 09:35 to 16:00, ``days`` days in a row."""
+    rng = random.Random(seed)
+    rows, close = [], 100.0
+    for day in range(days):
+        ts = datetime(2021, 3, 1 + day, 9, 35)
+        while ts.time() <= time(16, 0):
+            open_ = round(close * (1 + rng.gauss(0, 0.002)), 2)
+            close = round(open_ * (1 + rng.gauss(0, 0.003)), 2)
+            rows.append((ts, open_, max(open_, close) + 0.05, min(open_, close) - 0.05, close, 1000, 0))
+            ts += timedelta(minutes=5)
+    columns = ["datetime", "open", "high", "low", "close", "volume", "openinterest"]
+    return pd.DataFrame(rows, columns=columns).set_index("datetime")
+
+
+SESSIONS = session_minutes()
+
+
+def _close_near_session_edges(s: Any) -> None:
+    now = s.data.datetime.time(0)
+    if now >= time(15, 50) or now <= time(9, 40):
+        s.buy(size=2, exectype=O.Close)
+
+
+def test_close_5a_when_placed_in_next_open_then_fills_a_bar_later_at_the_noted_close() -> None:
+    plan_open = {i: [lambda s: s.buy(size=2, exectype=O.Close)] for i in range(3, 40, 4)}
+    expected, got = side_by_side(daily, None, plan_open=plan_open, cheat_on_open=True)
+    assert expected["log"]
+    assert_same(expected, got)
+
+
+def test_close_5a_when_cheat_on_open_and_coc_then_market_from_next_open_fills_at_the_close() -> None:
+    plan_open = {i: [lambda s: s.buy(size=2)] for i in range(3, 40, 4)}
+    expected, got = side_by_side(daily, None, plan_open=plan_open, cheat_on_open=True,
+                                 setup=lambda c: c.broker.set_coc(True))
+    assert expected["log"]
+    assert_same(expected, got)
+
+
+@pytest.mark.parametrize("sessionend", [time(16, 0), None], ids=["sessionend_16h", "default_sessionend"])
+def test_close_5b_5d_when_placed_on_a_sessions_last_bar_then_fill_and_its_time_as_backbroker(
+        sessionend: time | None) -> None:
+    extra = {} if sessionend is None else {"sessionend": sessionend}
+    feeds = lambda: [pandas_feed(SESSIONS, name="A", timeframe=bt.TimeFrame.Minutes,  # noqa: E731
+                                 compression=5, **extra)]
+    plan = {i: [_close_near_session_edges] for i in range(1, 400)}
+    expected, got = side_by_side(feeds, plan)
+    assert sum(entry[2] == "Completed" for entry in expected["log"]) > 5
+    assert_same(expected, got)
+
+
+def test_close_5c_when_placed_while_its_feed_has_no_bar_then_fills_as_backbroker() -> None:
+    plan = {i: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Close)] for i in range(3, 50, 2)}
+    expected, got = side_by_side(two_calendars, plan)
+    assert assert_completed(expected) > 5
+    assert_same(expected, got)
+
+
+@pytest.mark.parametrize("unrelated", [False, True], ids=["alone", "with_unrelated_order"])
+def test_close_5f_when_feed_is_idle_or_not_then_close_fills_the_same(unrelated: bool) -> None:
+    actions = [lambda s: s.sell(data=s.datas[1], size=2, exectype=O.Close)]
+    if unrelated:
+        actions.append(lambda s: s.buy(data=s.datas[1], size=1, exectype=O.Limit, price=1.0))
+    plan = {i: list(actions) for i in range(3, 50, 5)}
+    expected, got = side_by_side(two_calendars, plan)
+    assert assert_completed(expected) > 3
+    assert_same(expected, got)
+
+
+def assert_completed(result: dict[str, Any]) -> int:
+    return sum(entry[2] == "Completed" for entry in result["log"])

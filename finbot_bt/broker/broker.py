@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+import warnings
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from finbot_bt.broker.persistence import (
     rebuild_order,
     restore_trades,
 )
-from finbot_bt.broker.translate import bar_from_data, core_time, is_daily, order_from_bt
+from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_time, is_daily, order_from_bt
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
 from finbot_bt.contracts.events import (
     ExecutionEvent,
@@ -47,6 +48,7 @@ from finbot_bt.execution.simulator import ExecutionSimulator
 from finbot_bt.execution.slippage import SlippageModel
 
 EPOCH = datetime(1970, 1, 1)
+_ONE_DAY = 1.0 - 1e-6  # Backtrader date numbers count days
 
 
 class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
@@ -194,7 +196,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def _reset(self) -> None:
         # As BackBroker: the cash keeps the type it was given (an int stays an int) until it changes.
-        self.startingcash = self.cash = self.p.cash
+        self.startingcash: float = self.p.cash
+        self.cash: float = self.p.cash
         self.sim = self._build_simulator()
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(bt.Position)
         self.notifs: collections.deque[Any] = collections.deque()
@@ -210,9 +213,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._now: datetime | None = None
         self._oco_leader: dict[int, int] = {}
         self._trailing: dict[str, Any] = {}
+        self._closes: dict[str, Any] = {}
+        self._intraday: set[Any] = set()
+        self._last_num: dict[Any, float] = {}
         self._held: dict[int, list[Any]] = {}
         self._cash_addition: collections.deque[float] = collections.deque()
-        self._value = self.cash
+        self._value: float = self.cash
         self._fundshares = float(self.cash) / self.p.fundstartval
         self._fundval = float(self.p.fundstartval)
         self.events: list[ExecutionEvent] = []
@@ -539,6 +545,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._bt_orders[core_id] = order
         if order.exectype in (bt.Order.StopTrail, bt.Order.StopTrailLimit):
             self._trailing[core_id] = order
+        elif order.exectype == bt.Order.Close:
+            self._closes[core_id] = order
         order.submit()
         if self.p.checksubmit:
             self.notify(order)
@@ -548,7 +556,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         parent_id = self._core_ids.get(order.parent.ref) if order.parent is not None else None
         expire_at = None
         if order.valid:
-            expire_at = self._expiry(order.valid, is_daily(data))
+            expire_at = self._expiry(order.valid, self._is_daily(data))
         try:
             core_order = order_from_bt(order, order_id=core_id, symbol=symbol,
                                        oco_group=f"oco-{self._oco_group_id(order, core_id)}",
@@ -565,10 +573,19 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._in_submit = True
         try:
             self.sim.submit_order(core_order, timestamp, reference_price=reference, exempt=exempt,
-                                  funds_price=funds_price)
+                                  funds_price=funds_price, close_session=self._close_session(order, data))
         finally:
             self._in_submit = False
         return order
+
+    def _close_session(self, order: Any, data: Any) -> tuple[datetime, datetime] | None:
+        # Backtrader's Close rule in simulated time: tried on bars after the creation bar,
+        # filled from the first bar at or after the order's end of session (order.dteos).
+        if order.exectype != bt.Order.Close or not order.dteos:
+            return None
+        daily, close = self._is_daily(data), self.p.session_close
+        return (core_time(bt.num2date(order.created.dt), daily, close),
+                core_time(bt.num2date(order.dteos), daily, close))
 
     def _expiry(self, valid: float, daily: bool) -> datetime:
         # Orders placed together usually share their validity: convert each value once.
@@ -593,8 +610,9 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         now = self._now or EPOCH
         if self.p.coo and len(data) > self._last_len.get(data, 0):
             # next_open(): the bar has started but the broker has not seen it yet.
-            ts = core_time(data.datetime.datetime(0), is_daily(data), self.p.session_close)
-            bar = bar_from_data(data, ts, is_daily(data), self.p.session_open, self._last_ts.get(data))
+            daily = self._is_daily(data)
+            ts = core_time(data.datetime.datetime(0), daily, self.p.session_close)
+            bar = bar_from_data(data, ts, daily, self.p.session_open, self._last_ts.get(data))
             if bar is not None:
                 open_time = bar.open_time or self._last_ts.get(data) or now
                 reference = bar.open if order.exectype == bt.Order.Market else None
@@ -636,11 +654,14 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         bars: dict[str, Bar] = {}
         now = self._now
         if len(self._feed_table) != len(self._symbols) or not self._feed_table:
-            self._feed_table = [(data, self._symbol(data), is_daily(data)) for data in self._feeds()]
+            self._feed_table = [(data, self._symbol(data), self._is_daily(data)) for data in self._feeds()]
         last_len, last_ts, sim = self._last_len, self._last_ts, self.sim
         session_open, session_close = self.p.session_open, self.p.session_close
         # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
         stamps: dict[tuple[float, Any], datetime] = {}
+        # Feeds with open Close orders are passed every cycle, their last bar again if they have
+        # no new one: BackBroker tries a Close order every cycle (it notes the close it sees).
+        stale_closes = {order.data for order in self._closes.values()} if self._closes else set()
         for data, symbol, daily in self._feed_table:
             length = len(data)
             if length <= last_len.get(data, 0):
@@ -651,6 +672,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             stamp = stamps.get(key)
             if stamp is None:
                 stamp = stamps[key] = line.datetime(0)
+            if daily:
+                daily = self._bars_are_daily(data, line)
             ts = core_time(stamp, daily, session_close)
             previous = last_ts.get(data)
             last_ts[data] = ts
@@ -658,9 +681,18 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 now = ts
             if not sim.needs_market_data(symbol):
                 continue  # nothing to match, value or watch: skip building the bar
+            if self._closes:
+                stale_closes.discard(data)
             bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol))
             if bar is not None:
                 bars[symbol] = bar
+        for data in stale_closes:
+            previous_ts = last_ts.get(data)
+            if previous_ts is not None and len(data):
+                daily = self._is_daily(data)
+                bar = bar_from_data(data, previous_ts, daily, session_open, None)
+                if bar is not None:
+                    bars[self._symbol(data)] = bar
         if now is not None:
             self._now = now
             self.sim.process_market_data(now, bars)
@@ -668,6 +700,34 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 self._follow_trails()
         self._apply_cash_additions()
         self._refresh_value()
+
+    def _is_daily(self, data: Any) -> bool:
+        return is_daily(data) and data not in self._intraday
+
+    def _bars_are_daily(self, data: Any, line: Any) -> bool:
+        # Timing comes from the bars' own timestamps: a feed declared daily (often just
+        # PandasData's default) whose bars are less than a day apart is timed as intraday.
+        num = line[0]
+        previous = self._last_num.get(data)
+        self._last_num[data] = num
+        if previous is None:
+            try:
+                gap = line[1] - num  # preloaded data: look at the next bar
+            except IndexError:
+                # Cannot tell yet: keep a midnight stamp where it is rather than move it to the close.
+                return bool(line.datetime(0).time() != MIDNIGHT)
+        else:
+            gap = num - previous
+        if gap >= _ONE_DAY:
+            return True
+        self._intraday.add(data)
+        self._feed_table = []  # rebuilt with this feed as intraday at the next bar
+        warnings.warn(
+            f"FinbotBroker: data {self._symbol(data)!r} is declared with a daily timeframe but its bars are "
+            f"{gap * 1440:g} minutes apart; its orders are timed by the bars' own timestamps "
+            "(pass timeframe=bt.TimeFrame.Minutes and compression to the feed to silence this)",
+            UserWarning, stacklevel=2)
+        return False
 
     def _follow_trails(self) -> None:
         # BackBroker moves a trailing order's created.price (and pricelimit) with the trail.
@@ -774,6 +834,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if self.p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):
             return float(order.created.dt)
         if self._latency.is_instant:
+            if order.exectype == bt.Order.Close and timestamp < self._last_ts.get(order.data, timestamp):
+                return float(order.data.datetime[-1])  # at the close noted on the bar before (BackBroker's ago=-1)
             return float(order.data.datetime[0])
         return float(bt.date2num(timestamp))
 
@@ -782,6 +844,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if core_id is not None:
             self._bt_orders.pop(core_id, None)
             self._trailing.pop(core_id, None)
+            self._closes.pop(core_id, None)
 
     def _bt_order_for(self, core_id: str) -> Any:
         return self._bt_orders.get(core_id)

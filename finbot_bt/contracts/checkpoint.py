@@ -140,6 +140,10 @@ class WorkingRecord(_Model):
     in_flight_reports: Count
     sequence: Count
     reference_price: Dec | None = None
+    close_after: IsoTime | None = None
+    session_end: IsoTime | None = None
+    annotated: Dec | None = None
+    annotated_at: IsoTime | None = None
 
 
 class VenueFillRecord(_Model):

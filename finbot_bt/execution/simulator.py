@@ -172,6 +172,7 @@ class ExecutionSimulator:
         self._batch_cash: Decimal | None = None
         self._batch_positions: dict[str, tuple[Decimal, Decimal]] = {}
         self._bypass_checks = False
+        self._stale: set[str] = set()
 
     # ------------------------------------------------------------------ events
     def add_listener(self, listener: EventListener) -> None:
@@ -360,6 +361,7 @@ class ExecutionSimulator:
     def submit_order(
         self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None,
         exempt: bool = False, funds_price: Decimal | None = None,
+        close_session: tuple[datetime, datetime] | None = None,
     ) -> Order:
         """Submit ``order`` at ``timestamp``; return it as the account now knows it.
 
@@ -368,6 +370,12 @@ class ExecutionSimulator:
         ``reference_price`` overrides the price used by the funds check and is the
         price a market order fills at under ``market_at_last_close`` (cheat-on-close);
         ``funds_price``, if given, is the funds check's price instead.
+        ``close_session`` is ``(created, session_end)`` for a MARKET_ON_CLOSE order
+        that follows Backtrader's Close rule instead of ``Bar.session_close``: it is
+        tried on every bar of its symbol (a bar passed again included) stamped after
+        ``created``; the first one at or after ``session_end`` fills it, at the close
+        of the last bar tried before if that bar is past ``session_end``, else at its
+        own close.
         ``exempt`` skips the trading state, risk and funds checks (validation
         still applies): for orders that flatten positions after a kill switch.
         """
@@ -377,7 +385,7 @@ class ExecutionSimulator:
             self._bypass_checks = True
             try:
                 return self.submit_order(order, timestamp, reference_price=reference_price,
-                                         funds_price=funds_price)
+                                         funds_price=funds_price, close_session=close_session)
             finally:
                 self._bypass_checks = False
         self._advance_clock(timestamp)
@@ -416,6 +424,8 @@ class ExecutionSimulator:
         self._orders[order.order_id] = order
         working = WorkingOrder(order, _match_state(order), timestamp, self._working_sequence)
         working.reference_price = reference_price
+        if close_session is not None and order.order_type is OrderType.MARKET_ON_CLOSE:
+            working.close_after, working.session_end = close_session
         self._working_sequence += 1
         if order.parent_id is not None:
             parent_order = self._orders.get(order.parent_id)
@@ -558,7 +568,13 @@ class ExecutionSimulator:
             self._batch_cash = None
             self._batch_positions = {}
             groups: dict[datetime, dict[str, Bar]] = {}
+            last_bar = self._last_bar
+            stale = self._stale
+            stale.clear()
             for symbol, bar in bars.items():
+                last = last_bar.get(symbol)
+                if last is not None and bar.timestamp <= last.timestamp:
+                    stale.add(symbol)  # passed again: only Backtrader-rule Close orders look at it
                 groups.setdefault(self._open_time(symbol, bar), {})[symbol] = bar
             for open_time in sorted(groups):
                 self._drain(open_time)
@@ -676,7 +692,11 @@ class ExecutionSimulator:
                 self._venue_terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
                 continue
             live_from = working.live_from
-            if live_from is None or live_from > open_time or not working.active:
+            if working.session_end is not None:
+                if live_from is None or not working.active:
+                    continue  # Backtrader's Close rule decides from the bar's time
+            elif live_from is None or live_from > open_time or not working.active \
+                    or working.order.symbol in self._stale:
                 continue
             used[working.order.symbol] = self._match_one(
                 working, bar, open_time, used.get(working.order.symbol, ZERO)
@@ -736,6 +756,8 @@ class ExecutionSimulator:
             if last is not None:
                 bound = bar.high if working.order.side is OrderSide.BUY else bar.low
                 return Match(last, bound, True, False, fill_time=working.live_from)
+        if kind is OrderType.MARKET_ON_CLOSE and working.session_end is not None:
+            return _backtrader_close(working, bar)
         if kind is OrderType.MARKET_ON_CLOSE and not bar.session_close:
             previous = self._last_bar.get(symbol)
             live_from = working.live_from
@@ -803,10 +825,12 @@ class ExecutionSimulator:
         if order.oco_group is not None and status is not OrderStatus.FILLED:
             self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
         if order.parent_id is not None and status is not OrderStatus.FILLED:
-            siblings = self._children.get(order.parent_id, [])
             parent = self._working.get(order.parent_id)
             if parent is None:  # parent done: a child leaving takes its siblings with it
-                self._cancel_group(siblings, order.order_id, ts, "bracket")
+                self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
+            elif parent.terminal is None:
+                # Parent still working (or partly filled): the whole bracket goes, as with BackBroker.
+                self._venue_terminate(parent, OrderStatus.CANCELLED, ts, "bracket")
 
     def _finish(self, working: WorkingOrder, ts: datetime) -> None:
         if working.terminal is None:
@@ -976,9 +1000,11 @@ class ExecutionSimulator:
             )
             self._update(working, rejection_reason=RejectionReason.INSUFFICIENT_FUNDS,
                          rejection_message=working.terminal_reason)
-            self._venue_cancel_dependents(working, ts)
         if working.in_flight_reports == 0 and working.terminal is not None:
             self._finish(working, ts)
+        if booking.opening_refused:
+            # After the refusal itself (BackBroker notifies Margin, then the dependents' Canceled).
+            self._venue_cancel_dependents(working, ts)
 
     def _venue_cancel_dependents(self, working: WorkingOrder, ts: datetime) -> None:
         order = working.order
@@ -988,6 +1014,8 @@ class ExecutionSimulator:
                 self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent rejected")
         if order.oco_group is not None:
             self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
+        if order.parent_id is not None:  # a refused exit takes its sibling with it
+            self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
     def _update(self, working: WorkingOrder, **changes: Any) -> None:
         order = working.order
@@ -997,6 +1025,21 @@ class ExecutionSimulator:
         new = evolve_order(order, **changes)
         working.order = new
         self._orders[new.order_id] = new
+
+
+def _backtrader_close(working: WorkingOrder, bar: Bar) -> Match | None:
+    # Backtrader's Close order: the first bar at or after the session end fills it; if the
+    # order was tried on a bar before, at that bar's close ("annotated"), else at this close.
+    ts = bar.timestamp
+    close_after, session_end = working.close_after, working.session_end
+    assert close_after is not None and session_end is not None
+    if ts > close_after and ts >= session_end:
+        if working.annotated is not None and working.annotated_at is not None and ts > session_end:
+            return Match(working.annotated, working.annotated, False, False, slippable=False,
+                         fill_time=working.annotated_at)
+        return Match(bar.close, bar.close, False, False, slippable=False)
+    working.annotated, working.annotated_at = bar.close, ts
+    return None
 
 
 def _by_sequence(working: WorkingOrder) -> int:

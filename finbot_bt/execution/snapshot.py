@@ -154,6 +154,10 @@ def _working(w: WorkingOrder) -> JsonDict:
         "in_flight_reports": w.in_flight_reports,
         "sequence": w.sequence,
         "reference_price": encode_optional_decimal(w.reference_price),
+        "close_after": encode_optional_datetime(w.close_after),
+        "session_end": encode_optional_datetime(w.session_end),
+        "annotated": encode_optional_decimal(w.annotated),
+        "annotated_at": encode_optional_datetime(w.annotated_at),
     }
 
 
@@ -300,6 +304,10 @@ def _restore_working(sim: ExecutionSimulator, data: JsonDict, orders: dict[str, 
         working.commission_charged = record["commission_charged"]
         working.in_flight_reports = record["in_flight_reports"]
         working.reference_price = decode_optional_decimal("reference_price", record.get("reference_price"))
+        working.close_after = decode_optional_datetime("close_after", record.get("close_after"))
+        working.session_end = decode_optional_datetime("session_end", record.get("session_end"))
+        working.annotated = decode_optional_decimal("annotated", record.get("annotated"))
+        working.annotated_at = decode_optional_datetime("annotated_at", record.get("annotated_at"))
         if order_id in sim._working:
             raise CheckpointError(f"working order {order_id!r} appears twice")
         sim._working[order_id] = working

@@ -35,7 +35,10 @@ class WorkingOrder:
 
     __slots__ = (
         "active",
+        "annotated",
+        "annotated_at",
         "cancel_at_venue",
+        "close_after",
         "commission_charged",
         "in_flight_reports",
         "live_from",
@@ -43,6 +46,7 @@ class WorkingOrder:
         "order",
         "reference_price",
         "sequence",
+        "session_end",
         "submitted_at",
         "terminal",
         "terminal_reason",
@@ -63,6 +67,11 @@ class WorkingOrder:
         self.in_flight_reports = 0
         self.sequence = sequence
         self.reference_price: Decimal | None = None
+        # Backtrader's Close rule (see ExecutionSimulator.submit_order's ``close_session``).
+        self.close_after: datetime | None = None
+        self.session_end: datetime | None = None
+        self.annotated: Decimal | None = None
+        self.annotated_at: datetime | None = None
 
     @property
     def venue_remaining(self) -> Decimal:
