@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jsonl", type=Path, help="append one JSON line per seed here")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     args = parser.parse_args(argv)
+    # FinbotBroker warns once per intraday feed left at a daily timeframe; the generator makes such feeds on purpose
+    warnings.filterwarnings("ignore", message="FinbotBroker: data .* declared with a daily timeframe")
     mix = Mix.without(args.without)
     ignore = frozenset(f for f in args.ignore.split(",") if f) | (TYPE_FIELDS if args.no_types else frozenset())
     seeds = args.seed or list(range(args.start, args.start + args.seeds))
