@@ -1,7 +1,7 @@
 """Backtrader's own tests and samples as an oracle for FinbotBroker.
 
     python tools/bt_oracle.py /path/to/backtrader-checkout [--tests-only | --samples-only]
-                              [--sample NAME ...] [--diff-lines 12]
+                              [--finbot-tests-only] [--sample NAME ...] [--diff-lines 12]
 
 Backtrader's ``tests/`` and ``samples/`` are not in its wheel; this script takes
 the path of a checkout of mementum/backtrader and never copies anything from it.
@@ -172,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkout", type=Path, help="path of a mementum/backtrader checkout")
     parser.add_argument("--tests-only", action="store_true")
     parser.add_argument("--samples-only", action="store_true")
+    parser.add_argument("--finbot-tests-only", action="store_true",
+                        help="run the tests with FinbotBroker only (skip the BackBroker baseline)")
     parser.add_argument("--sample", action="append", default=[], help="run only this sample label (repeatable)")
     parser.add_argument("--diff-lines", type=int, default=12)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per pytest run or sample")
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{checkout} does not look like a Backtrader checkout (tests/testcommon.py, samples/)")
     bad = False
     if not args.samples_only:
-        for broker in ("back", "finbot"):
+        for broker in ("finbot",) if args.finbot_tests_only else ("back", "finbot"):
             started = time.monotonic()
             passed, total, failed, swap = run_tests(checkout, broker, args.timeout)
             print(f"tests with {'FinbotBroker' if broker == 'finbot' else 'BackBroker'}: {passed} passed of "
