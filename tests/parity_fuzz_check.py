@@ -442,19 +442,37 @@ def shrink(scn: Scenario, div: Divergence, budget: int = 400, finbot: Callable[[
     return scn, div
 
 
-def reproduction(scn: Scenario) -> str:
-    """A standalone script that replays ``scn`` and prints the first difference."""
-    lines = ["from tests.parity_fuzz import Act, FeedSpec, Scenario",
-             "from tests.parity_fuzz_check import check", "", "scenario = Scenario(",
-             f"    seed={scn.seed}, cash={scn.cash!r}, mode={scn.mode!r},",
-             f"    cheat_on_open={scn.cheat_on_open}, coc={scn.coc}, slippage={scn.slippage!r},",
-             f"    filler={scn.filler!r}, commission={scn.commission!r},", "    feeds=("]
-    lines += [f"        {f!r}," for f in scn.feeds]
-    lines += ["    ),", "    actions=("]
-    lines += [f"        {a!r}," for a in scn.actions]
-    lines += ["    ),", ")", "print(check(scenario))"]
+def _changed(obj: Any, skip: tuple[str, ...] = ()) -> str:
+    # the fields of a dataclass not at their defaults, as ``name=value`` source
+    parts = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.name not in skip and (f.default is dataclasses.MISSING or value != f.default):
+            parts.append(f"{f.name}={value!r}")
+    return ", ".join(parts)
+
+
+def _compact(obj: Any) -> str:
+    return f"{type(obj).__name__}({_changed(obj)})"
+
+
+def scenario_source(scn: Scenario, indent: str = "") -> str:
+    """``scn`` as Python source, one feed and one action a line."""
+    settings = _changed(scn, skip=("feeds", "actions"))
+    lines = [f"{indent}Scenario(", f"{indent}    {settings},", f"{indent}    feeds=("]
+    lines += [f"{indent}        {_compact(f)}," for f in scn.feeds]
+    lines += [f"{indent}    ),", f"{indent}    actions=("]
+    lines += [f"{indent}        {_compact(a)}," for a in scn.actions]
+    lines += [f"{indent}    ),", f"{indent})"]
     return "\n".join(lines)
 
 
+def reproduction(scn: Scenario) -> str:
+    """A standalone script that replays ``scn`` and prints the first difference."""
+    return ("from tests.parity_fuzz import Act, FeedSpec, Scenario\n"
+            "from tests.parity_fuzz_check import check\n\n"
+            f"scenario = {scenario_source(scn)}\nprint(check(scenario))")
+
+
 __all__ = ["Divergence", "FeedSpec", "Scenario", "check", "compare", "deliberate", "reproduction", "run_one",
-           "shrink"]
+           "scenario_source", "shrink"]
