@@ -6,7 +6,8 @@ seed and a :class:`Mix`, whose switches turn a class of features off to
 isolate a cause. ``tests/parity_fuzz_check.py`` runs a scenario under
 BackBroker and FinbotBroker, compares the runs and shrinks failures.
 
-Deliberate differences (docs/differences.md) are kept out by construction:
+Deliberate differences (numbered as in the table of docs/differences.md) are
+kept out by construction:
 
 - #1 cancel on the creation bar: cancels are drawn only for orders of earlier bars;
 - #3 slipped StopLimit/limit fills: with slippage on, no StopLimit/StopTrailLimit, and
@@ -14,10 +15,16 @@ Deliberate differences (docs/differences.md) are kept out by construction:
 - #4, #6, #7: the strategy never calls ``orderstatus`` or ``getvalue(datas=[a, b])``;
 - #5 children attached to filled parents: children are created with their parent;
 - #8 and the "Not supported" list: valid prices and sizes only, no interest,
-  no leverage, no replay, no order history, bars with open/close inside high/low;
-- #13 exact Decimal vs binary float: every price, offset, trail, slippage and
+  no leverage, no replay, no ``compensate``, bars with open/close inside high/low;
+- #9 ``order.info`` of refused orders: not recorded;
+- #10 exact Decimal vs binary float: every price, offset, trail, slippage and
   filler step lies on a grid of 1/16 and percentages are dyadic (1/64...), so
-  float arithmetic is exact and a touch is a touch for both brokers.
+  float arithmetic is exact and a touch is a touch for both brokers;
+- #11 feeds on different calendars (an order whose feed has no bar in some cycle):
+  orders go only to feed 0 and its twins, which have a bar in every cycle; the other
+  feeds (missing bars, later start) are only watched. A Backtrader-CSV daily feed next
+  to a pandas daily feed would give each a cycle the other misses, so a scenario's
+  daily feeds are all CSV or all pandas, and its intraday feeds share one grid.
 
 #2 (a cash refusal at submission consumes the running check's cash) cannot be
 ruled out by construction; the comparator recognises it precisely (see
@@ -236,27 +243,35 @@ def _order_args(rng: random.Random, mix: Mix, scn: dict[str, Any], side: str) ->
 
 
 def _pick_feeds(rng: random.Random, mix: Mix) -> tuple[FeedSpec, ...]:
+    # Feed 0 has a bar in every cycle. Every other feed is either its twin (same calendar) or, with
+    # ``mix.calendars``, a gappy feed (missing bars, later start, never past feed 0's end) that is
+    # never traded: orders on a feed without a bar in some cycle are deliberate difference 11.
     intraday = mix.intraday and rng.random() < 0.3
     count = rng.choice((1, 1, 2, 2, 3)) if mix.multi_feed else 1
+    bars = rng.randint(40, 90) if not intraday else rng.randint(60, 160)
+    minutes = rng.choice((1, 5, 15, 30)) if intraday else 0
+    per_day = rng.choice((8, 13, 26))
+    csv = not intraday and mix.csv and rng.random() < 0.3
     feeds = []
     for i in range(count):
-        name = "ABC"[i]
-        bars = rng.randint(40, 90) if not intraday else rng.randint(60, 160)
         drop: tuple[int, ...] = ()
-        offset = 0
-        if mix.calendars and i > 0 and rng.random() < 0.7:
-            drop = tuple(sorted(rng.sample(range(bars), rng.randint(1, max(1, bars // 8)))))
+        offset, length = 0, bars
+        if mix.calendars and i > 0 and rng.random() < 0.6:
             offset = rng.choice((0, 0, 1, 3))
-        if intraday:
-            minutes = rng.choice((1, 5, 15, 30))
-            declare = not (mix.undeclared_timeframe and rng.random() < 0.3)
-            feeds.append(FeedSpec(name=name, seed=rng.randrange(10**6), bars=bars, minutes=minutes,
-                                  declare_timeframe=declare, drop=drop, start_offset=offset,
-                                  bars_per_day=rng.choice((8, 13, 26))))
-        else:
-            feeds.append(FeedSpec(name=name, seed=rng.randrange(10**6), bars=bars, drop=drop,
-                                  start_offset=offset, csv=mix.csv and rng.random() < 0.3))
+            length = bars - offset - rng.choice((0, 0, 2))
+            drop = tuple(sorted(rng.sample(range(length), rng.randint(1, max(1, length // 8)))))
+        declare = not (intraday and mix.undeclared_timeframe and rng.random() < 0.3)
+        feeds.append(FeedSpec(name="ABC"[i], seed=rng.randrange(10**6), bars=length, minutes=minutes,
+                              declare_timeframe=declare, csv=csv, drop=drop, start_offset=offset,
+                              bars_per_day=per_day))
     return tuple(feeds)
+
+
+def tradable(feeds: tuple[FeedSpec, ...]) -> list[int]:
+    """The feeds with a bar in every cycle (feed 0 and its twins): the only ones orders go to."""
+    first = feeds[0]
+    return [i for i, f in enumerate(feeds)
+            if not f.drop and f.start_offset == first.start_offset and f.bars == first.bars]
 
 
 def _broker_setup(rng: random.Random, mix: Mix, feeds: tuple[FeedSpec, ...]) -> dict[str, Any]:
@@ -314,7 +329,7 @@ def generate(seed: int, mix: Mix | None = None) -> Scenario:
     density = rng.choice((0.3, 0.5, 0.8))
     for bar in range(1, bars):
         for _ in range(rng.choice((0, 1, 1, 2, 3)) if rng.random() < density else 0):
-            act = _draw_action(rng, mix, scn, bar, len(feeds), tags, next_tag, coo)
+            act = _draw_action(rng, mix, scn, bar, tradable(feeds), tags, next_tag, coo)
             if act is not None:
                 actions.append(act)
     return Scenario(seed=seed, feeds=feeds, actions=tuple(actions), cash=cash, mode=tuple(sorted(mode.items())),
@@ -322,9 +337,9 @@ def generate(seed: int, mix: Mix | None = None) -> Scenario:
                     filler=setup.get("filler", ()), commission=setup["commission"])
 
 
-def _draw_action(rng: random.Random, mix: Mix, scn: dict[str, Any], bar: int, nfeeds: int,
+def _draw_action(rng: random.Random, mix: Mix, scn: dict[str, Any], bar: int, datas: list[int],
                  tags: list[tuple[int, str]], next_tag: Any, coo: bool) -> Act | None:
-    data = rng.randrange(nfeeds)
+    data = rng.choice(datas)
     kinds = ["order"] * 6
     slip_out = dict(scn["slippage"]).get("slip_out")
     for kind, on, weight in (("cancel", mix.cancels and tags, 2), ("oco", mix.oco and tags, 1),

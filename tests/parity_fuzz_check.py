@@ -376,8 +376,8 @@ def _drop_feed(scn: Scenario, k: int) -> Scenario:
 
 
 def _cut_bars(scn: Scenario, bar: int) -> Scenario:
-    feeds = tuple(dataclasses.replace(f, bars=min(f.bars, bar + 2 + f.start_offset + len(f.drop)))
-                  for f in scn.feeds)
+    # strategy bar n is row n-1 of feed 0; a feed starting ``start_offset`` rows later must end no later
+    feeds = tuple(dataclasses.replace(f, bars=min(f.bars, bar + 2 - f.start_offset)) for f in scn.feeds)
     return dataclasses.replace(scn, feeds=feeds, actions=tuple(a for a in scn.actions if a.bar <= bar))
 
 
