@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from finbot_bt import FinbotBroker
+from finbot_bt.errors import ConfigError
 from tests.bt_harness import assert_same, make_ohlcv, pandas_feed, side_by_side
 
 O = bt.Order  # noqa: E741
@@ -334,3 +335,159 @@ def test_close_5f_when_feed_is_idle_or_not_then_close_fills_the_same(unrelated: 
 
 def assert_completed(result: dict[str, Any]) -> int:
     return sum(entry[2] == "Completed" for entry in result["log"])
+
+
+# ---------------------------------------------------------------- 12: submission checks at the next cycle
+
+
+def test_submission_12_when_setcash_follows_an_order_in_the_same_next_then_the_new_cash_decides() -> None:
+    plan = {
+        3: [lambda s: s.order_target_percent(target=0.1), lambda s: s.broker.setcash(500.0)],  # Margin
+        6: [lambda s: s.buy(size=200), lambda s: s.broker.setcash(1_000_000.0)],  # Accepted
+        9: [lambda s: s.buy(size=30), lambda s: s.broker.add_cash(-999_000.0)],
+    }
+    expected, got = side_by_side(daily, plan)
+    statuses = [entry[2] for entry in expected["log"]]
+    assert "Margin" in statuses and "Completed" in statuses
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- fuzz F1: filler sizes keep the filler's type
+
+
+def test_types_9_when_filler_returns_floats_then_executed_sizes_are_floats_as_with_backbroker() -> None:
+    class FillerTypes(TypeRecorder):
+        def start(self) -> None:
+            self.broker.set_cash(1_000_000)
+            self.broker.set_filler(bt.broker.fillers.FixedBarPerc(perc=25))
+
+        def next(self) -> None:
+            if len(self) == 2:
+                self.buy(size=8000)
+            self.seen.append((len(self), repr(self.position.size)))
+
+        def notify_order(self, order: Any) -> None:
+            self.seen.append((order.getstatusname(), repr(order.executed.size)))
+
+    expected = run_strategy(None, FillerTypes).seen
+    got = run_strategy(FinbotBroker(), FillerTypes).seen
+    assert ("Partial", "0.0") not in expected and any(entry[0] == "Partial" for entry in expected)
+    assert got == expected
+
+
+# ---------------------------------------------------------------- deliberate differences (docs/differences.md)
+
+
+def test_divergence_13_when_trailing_stop_lands_on_the_low_then_exact_decimal_fills_float_does_not() -> None:
+    # 12.19 - 0.23 is 11.96 exactly; in binary floats 11.959999999999999, below the bar's low of 11.96.
+    # The trail starts from 12.0 and moves up to 12.19 - 0.23 on the second bar's close.
+    rows = [(datetime(2021, 1, 4), 12.0, 12.1, 11.98, 12.0), (datetime(2021, 1, 5), 12.05, 12.2, 12.0, 12.19),
+            (datetime(2021, 1, 6), 12.1, 12.15, 11.96, 12.0), (datetime(2021, 1, 7), 12.0, 12.1, 11.99, 12.05)]
+    frame = pd.DataFrame([(*r, 1000, 0) for r in rows],
+                         columns=["datetime", "open", "high", "low", "close", "volume", "openinterest"])
+    feeds = lambda: [pandas_feed(frame.set_index("datetime"), name="A")]  # noqa: E731
+    plan = {1: [lambda s: s.buy(size=1, exectype=O.Close),
+                lambda s: s.sell(size=1, exectype=O.StopTrail, trailamount=0.23)]}
+    expected, got = side_by_side(feeds, plan)
+    assert 12.19 - 0.23 < 11.96
+    assert not [e for e in expected["log"] if e[2] == "Completed" and e[4] == "StopTrail"]
+    assert [(e[0], e[7]) for e in got["log"] if e[2] == "Completed" and e[4] == "StopTrail"] == [(3, 11.96)]
+
+
+def test_divergence_14_when_refused_for_cash_then_finbot_says_why_in_order_info() -> None:
+    class Info(bt.Strategy):
+        def __init__(self) -> None:
+            self.seen: list[Any] = []
+
+        def next(self) -> None:
+            if len(self) == 2:
+                self.buy(size=500)
+
+        def notify_order(self, order: Any) -> None:
+            self.seen.append((order.getstatusname(), order.info.get("reject_reason"),
+                              bool(order.info.get("reject_message"))))
+
+    expected = run_strategy(None, Info).seen
+    got = run_strategy(FinbotBroker(), Info).seen
+    assert expected == [("Submitted", None, False), ("Margin", None, False)]
+    # The Submitted clone shares order.info, so it shows the reason too once it is known.
+    assert got == [("Submitted", "insufficient_funds", True), ("Margin", "insufficient_funds", True)]
+
+
+def test_divergence_12_when_feed_has_no_bar_this_cycle_then_finbot_does_not_match_its_previous_bar() -> None:
+    # B has a bar every third day. BackBroker matches a limit placed on a day without a B bar
+    # against B's previous bar (which closed before the order existed); FinbotBroker waits for B's next bar.
+    plan = {2: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Limit,
+                                price=round(s.datas[1].close[0] * 1.001, 2))]}
+    expected, got = side_by_side(two_calendars, plan)
+    back_fill = [(e[0], e[7]) for e in expected["log"] if e[2] == "Completed"]
+    finbot_fill = [(e[0], e[7]) for e in got["log"] if e[2] == "Completed"]
+    assert back_fill[0][0] == 3  # a cycle in which B has no bar: matched against B's bar of bar 2
+    assert finbot_fill and finbot_fill[0][0] > back_fill[0][0]
+
+
+def test_divergence_12_when_order_feed_has_no_bar_then_validity_is_judged_by_the_clock() -> None:
+    # A day-valid limit on B, placed on a day B has no bar: BackBroker compares `valid` with B's own
+    # (stale) time and keeps the order until B's next bar; FinbotBroker expires it when the day is over.
+    plan = {2: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Limit, valid=O.DAY,
+                                price=round(s.datas[1].close[0] * 0.5, 2))]}
+    expected, got = side_by_side(two_calendars, plan)
+    back = [(e[0], e[2]) for e in expected["log"] if e[2] == "Expired"]
+    finbot = [(e[0], e[2]) for e in got["log"] if e[2] == "Expired"]
+    assert back == [(5, "Expired")] and finbot == [(3, "Expired")]
+
+
+# ---------------------------------------------------------------- 11: order history
+
+
+def _history(cerebro: Any) -> None:
+    stamps = [FRAME.index[i] for i in (2, 5, 9, 14, 15)]
+    cerebro.add_order_history([
+        (stamps[0].strftime("%Y-%m-%d"), 10, 99.5),
+        (stamps[1].to_pydatetime(), -4, 101.25),
+        (stamps[2].date(), 7, 98.0, 0),
+        (stamps[3].strftime("%Y-%m-%dT%H:%M:%S"), -13, 100.0, "A"),
+        (stamps[4].to_pydatetime(), 0, 100.0),
+    ], notify=True)
+
+
+def test_history_11_when_order_history_added_then_trades_replay_at_their_prices_as_backbroker() -> None:
+    plan = {8: [lambda s: s.buy(size=3)]}
+    expected, got = side_by_side(daily, plan, setup=_history)
+    assert sum(entry[2] == "Completed" and entry[4] == "Historical" for entry in expected["log"]) == 4
+    assert expected["trades"]
+    assert_same(expected, got)
+
+
+def test_history_11_when_notify_off_then_strategy_sees_no_historical_notifications() -> None:
+    def quiet(cerebro: Any) -> None:
+        cerebro.add_order_history([(FRAME.index[3].to_pydatetime(), 5, 98.0)], notify=False)
+
+    expected, got = side_by_side(daily, None, setup=quiet)
+    assert expected["log"] == [] and expected["trades"]
+    assert_same(expected, got)
+
+
+# ---------------------------------------------------------------- 10: compensate (refused loudly)
+
+
+def test_compensate_10_when_a_data_compensates_another_then_the_run_is_refused_with_a_message() -> None:
+    cerebro = bt.Cerebro()
+    data0, data1 = pandas_feed(FRAME, name="spot"), pandas_feed(FRAME, name="future")
+    cerebro.adddata(data0)
+    data1.compensate(data0)
+    cerebro.adddata(data1)
+    cerebro.setbroker(FinbotBroker())
+    cerebro.addstrategy(bt.Strategy)
+    with pytest.raises(ConfigError, match=r"'future' compensates 'spot'.*not support"):
+        cerebro.run()
+
+
+def test_divergence_7_when_aliases_asked_then_both_spellings_exist() -> None:
+    class Minimal(bt.BrokerBase):  # type: ignore[misc]
+        def getcash(self) -> float:
+            return 1.0
+
+    assert not hasattr(Minimal, "get_cash")  # Backtrader's MetaBroker alias bug
+    broker = FinbotBroker()
+    assert broker.get_cash() == broker.getcash() and broker.get_value() == broker.getvalue()

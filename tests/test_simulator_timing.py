@@ -275,3 +275,28 @@ def test_cancel_when_partially_filled_then_remainder_cancelled_after_report() ->
     assert done is not None and done.status is S.CANCELLED and done.filled_quantity == d(4)
     assert done.executions[0].reported_at == daily(1) + ms(100)
     assert of(events, OrderCancelled)[0].timestamp == daily(1) + ms(100)
+
+
+def test_cancel_when_it_reaches_the_venue_inside_the_bar_before_an_intrabar_fill_then_cancel_wins() -> None:
+    # Fills inside a bar happen at the bar's time (10:05); the cancel reaches the venue at 10:02.1.
+    sim = simulator(latency=latency(cancel=100))
+    feed(sim, intraday(0))
+    sim.submit_order(order("buy", 1, "limit", limit="99.5", order_id="C"), OPEN)
+    events = record(sim)
+    pending = sim.cancel_order("C", OPEN + 2 * MINUTE)
+    assert pending is not None and pending.status is S.PENDING_CANCEL
+    feed(sim, intraday(5, ("100", "101", "99", "100")))
+    assert kinds(events, "C") == ["OrderCancelled"]
+    assert of(events, OrderCancelled)[0].timestamp == OPEN + 2 * MINUTE + ms(100)
+    assert sim.get_position("SPY").is_flat
+
+
+def test_cancel_when_it_reaches_the_venue_after_the_bars_open_fill_then_too_late() -> None:
+    sim = simulator(latency=latency(cancel=100))
+    feed(sim, intraday(0))
+    sim.submit_order(order("buy", 1, "limit", limit="101", order_id="O"), OPEN)
+    events = record(sim)
+    sim.cancel_order("O", OPEN + 2 * MINUTE)
+    feed(sim, intraday(5, ("100", "101", "99", "100")))  # the open is under the limit: filled at 10:00
+    assert kinds(events, "O") == ["OrderFilled", "CancelRejected"]
+    assert of(events, CancelRejected)[0].reason is RejectionReason.TOO_LATE_TO_CANCEL

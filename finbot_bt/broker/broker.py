@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import math
 import warnings
 from datetime import datetime, time
@@ -123,6 +124,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
     def __init__(self, **params: Any) -> None:
         # Backtrader's metaclass consumes the keyword parameters into ``self.p``.
         self._core_commission: CommissionModel | None = None
+        self._userhist: list[list[Any]] = []  # order histories (kept across start(), as BackBroker)
         self._validate_params()
         super().__init__()
 
@@ -164,7 +166,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             "market_at_last_close": bool(self.p.coc) or base.market_at_last_close,
         }
         if self.p.filler is not None and base.volume_cap is None:
-            changes["volume_cap"] = BacktraderFillerCap(filler=self.p.filler, resolve_order=self._bt_order_for)
+            changes["volume_cap"] = BacktraderFillerCap(filler=self.p.filler, resolve_order=self._bt_order_for,
+                                                        note_size=self._filler_sizes.__setitem__)
         return dataclasses.replace(base, **changes)
 
     def _slippage_model(self) -> SlippageModel:
@@ -198,6 +201,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         # As BackBroker: the cash keeps the type it was given (an int stays an int) until it changes.
         self.startingcash: float = self.p.cash
         self.cash: float = self.p.cash
+        self._filler_sizes: dict[str, Any] = {}
+        self._to_submit: collections.deque[tuple[int, Any]] = collections.deque()
         self.sim = self._build_simulator()
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(bt.Position)
         self.notifs: collections.deque[Any] = collections.deque()
@@ -230,6 +235,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def start(self) -> None:
         super().start()
+        for data in self._feeds():
+            _refuse_compensation(data)
         self._checkpointer: BrokerCheckpointer | None = None
         self.resumed = False
         if self.p.checkpoint_dir is None:
@@ -243,6 +250,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def stop(self) -> None:
         super().stop()
+        self._flush_submissions(defer=True)  # orders of the last next() are known to the simulator
         if getattr(self, "_checkpointer", None) is not None:
             self.checkpoint()
             assert self._checkpointer is not None
@@ -259,6 +267,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if getattr(self, "_checkpointer", None) is None:
             raise ConfigError("checkpoint() needs FinbotBroker(checkpoint_dir=...) and a started run")
         assert self._checkpointer is not None
+        self._flush_submissions(defer=True)
         deferred, self._deferred = self._deferred, []
         for event in deferred:
             self._apply(event)
@@ -518,6 +527,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         :meth:`enable_trading`. Flattening sends market orders (owned by the first
         strategy) that close each position at the next bar; they pass the halt.
         """
+        self._flush_submissions(defer=True)
         self.sim.disable_trading(reason, self._now or EPOCH, cancel_open_orders=cancel_open_orders)
         if flatten:
             for data, position in list(self.positions.items()):
@@ -538,6 +548,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def _transmit(self, order: Any, exempt: bool = False) -> Any:
         data = order.data
+        _refuse_compensation(data)
         symbol = self._symbol(data)
         self._sync_instrument(symbol, data)
         core_id = self.sim.next_order_id()
@@ -548,11 +559,9 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         elif order.exectype == bt.Order.Close:
             self._closes[core_id] = order
         order.submit()
-        if self.p.checksubmit:
+        historical = order.exectype == bt.Order.Historical
+        if self.p.checksubmit and not historical:
             self.notify(order)
-        if order.exectype == bt.Order.Historical:
-            self._reject_locally(order, "historical orders (add_order_history) are not supported")
-            return order
         parent_id = self._core_ids.get(order.parent.ref) if order.parent is not None else None
         expire_at = None
         if order.valid:
@@ -570,13 +579,29 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             # Cheat-on-close fills at the creation close even when the order names a price
             # (BackBroker); its submission check still values the order at that price.
             funds_price, reference = reference, to_decimal(order.created.pclose)
-        self._in_submit = True
+        submission = functools.partial(
+            self.sim.submit_order, core_order, timestamp, reference_price=reference, exempt=exempt,
+            funds_price=funds_price, close_session=self._close_session(order, data))
+        if historical:
+            # Order history: accepted unchecked and filled at its own price on this bar (BackBroker).
+            submission.keywords.update(exempt=True, fixed_price=to_decimal(order.created.price))
+            submission()
+        elif self.p.checksubmit:
+            # As BackBroker, submitted orders are checked (cash, risk) at the broker's next cycle:
+            # a setcash or add_cash made after the order in the same next() counts.
+            self._to_submit.append((order.ref, submission))
+        else:
+            submission()
+        return order
+
+    def _flush_submissions(self, defer: bool) -> None:
+        # ``defer``: called from a strategy (cancel, kill switch); notifications wait for next().
+        self._in_submit = defer
         try:
-            self.sim.submit_order(core_order, timestamp, reference_price=reference, exempt=exempt,
-                                  funds_price=funds_price, close_session=self._close_session(order, data))
+            while self._to_submit:
+                self._to_submit.popleft()[1]()
         finally:
             self._in_submit = False
-        return order
 
     def _close_session(self, order: Any, data: Any) -> tuple[datetime, datetime] | None:
         # Backtrader's Close rule in simulated time: tried on bars after the creation bar,
@@ -626,6 +651,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def cancel(self, order: Any, bracket: bool = False) -> bool:
         """Request a cancel; returns True if the request was sent (the order was working)."""
+        if any(ref == order.ref for ref, _ in self._to_submit):
+            self._flush_submissions(defer=True)  # the order reaches the simulator, then the cancel
         core_id = self._core_ids.get(order.ref)
         if core_id is None or not order.alive():
             for group in self._held.values():
@@ -651,6 +678,10 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         deferred, self._deferred = self._deferred, []
         for event in deferred:
             self._apply(event)
+        if self._to_submit:
+            self._flush_submissions(defer=False)
+        if self._userhist:
+            self._process_order_history()
         bars: dict[str, Bar] = {}
         now = self._now
         if len(self._feed_table) != len(self._symbols) or not self._feed_table:
@@ -738,6 +769,37 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
                     order.created.pricelimit = to_float(core.limit_price)
 
+    def add_order_history(self, orders: Any, notify: bool = True) -> None:
+        """Replay a history of ``[datetime, size, price(, data)]`` trades (``cerebro.add_order_history``).
+
+        As BackBroker: each becomes a ``Historical`` order of the first strategy when its
+        data reaches the datetime, accepted without checks and filled at its price.
+        """
+        iterator = iter(orders)
+        self._userhist.append([next(iterator, None), iterator, notify])
+
+    def _process_order_history(self) -> None:
+        cerebro = self.cerebro
+        for history in self._userhist:
+            entry, entries, notify = history
+            while entry is not None:
+                entry = list(entry)
+                index = entry[3] if len(entry) > 3 else None
+                if index is None:
+                    data = cerebro.datas[0]
+                elif isinstance(index, int):
+                    data = cerebro.datas[index]
+                else:
+                    data = cerebro.datasbyname[index]
+                if not len(data) or _history_time(entry[0]) > data.datetime.datetime():
+                    break  # not yet: the history is in time order
+                size, price = entry[1], entry[2]
+                method = self.buy if size > 0 else self.sell
+                if size:
+                    method(owner=cerebro.runningstrats[0], data=data, size=abs(size), price=price,
+                           exectype=bt.Order.Historical, histnotify=notify, _checksubmit=False)
+                history[0] = entry = next(entries, None)
+
     def _feeds(self) -> list[Any]:
         cerebro = getattr(self, "cerebro", None)
         datas = list(cerebro.datas) if cerebro is not None else []
@@ -813,7 +875,9 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         execution = event.execution
         price = to_float(execution.price)
         # Sizes keep the strategy's type, as BackBroker: an int order executes int sizes.
-        as_int = type(order.created.size) is int
+        # With a filler, BackBroker executes the size the filler returned (its type too).
+        filled = self._filler_sizes.pop(event.order.order_id, None) if self._filler_sizes else None
+        as_int = type(order.created.size if filled is None else filled) is int
         closed = _size(event.closed_quantity, as_int)
         opened = _size(event.opened_quantity, as_int)
         size = closed + opened
@@ -897,6 +961,28 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             margin=None if margin is None else to_decimal(margin),
         ))
         self._instrument_keys[symbol] = key
+
+
+def _refuse_compensation(data: Any) -> None:
+    other = getattr(data, "_compensate", None)
+    if other is not None:
+        raise ConfigError(
+            f"data {getattr(data, '_name', '')!r} compensates {getattr(other, '_name', '')!r} "
+            "(data.compensate(other)), which FinbotBroker does not support: its orders would trade "
+            "without moving the other data's position. Trade the other data directly, or use "
+            "bt.brokers.BackBroker for this run (docs/differences.md, 'Not supported')")
+
+
+def _history_time(value: Any) -> datetime:
+    # BackBroker's formats: a datetime, a date, or "YYYY-MM-DD[THH:MM:SS[.us]]".
+    if isinstance(value, str):
+        fmt = "%Y-%m-%d"
+        if "T" in value:
+            fmt += "T%H:%M:%S" + (".%f" if "." in value else "")
+        return datetime.strptime(value, fmt)
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day)
 
 
 def _size(quantity: Decimal, as_int: bool) -> float | int:

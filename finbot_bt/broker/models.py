@@ -59,6 +59,8 @@ class BacktraderFillerCap(VolumeCap):
 
     filler: Any
     resolve_order: Callable[[str], Any]
+    # Told each size the filler returns (BackBroker's executed sizes take its type: int or float).
+    note_size: Callable[[str, Any], None] | None = None
 
     def available(
         self, order: Order, remaining: Decimal, price: Decimal, bar: Bar, used: Decimal
@@ -67,6 +69,8 @@ class BacktraderFillerCap(VolumeCap):
         if bt_order is None:
             return remaining
         size = self.filler(bt_order, to_float(price), 0)
+        if self.note_size is not None:
+            self.note_size(order.order_id, size)
         return max(ZERO, min(remaining, to_decimal(abs(size))))
 
 

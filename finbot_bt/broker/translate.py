@@ -24,6 +24,7 @@ EXECTYPE_TO_ORDER_TYPE: dict[int, OrderType] = {
     bt.Order.StopLimit: OrderType.STOP_LIMIT,
     bt.Order.StopTrail: OrderType.TRAILING_STOP,
     bt.Order.StopTrailLimit: OrderType.TRAILING_STOP_LIMIT,
+    bt.Order.Historical: OrderType.MARKET,  # a recorded trade, filled at its own price (fixed_price)
 }
 
 

@@ -144,6 +144,7 @@ class WorkingRecord(_Model):
     session_end: IsoTime | None = None
     annotated: Dec | None = None
     annotated_at: IsoTime | None = None
+    fixed_price: Dec | None = None
 
 
 class VenueFillRecord(_Model):

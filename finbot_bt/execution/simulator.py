@@ -361,7 +361,7 @@ class ExecutionSimulator:
     def submit_order(
         self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None,
         exempt: bool = False, funds_price: Decimal | None = None,
-        close_session: tuple[datetime, datetime] | None = None,
+        close_session: tuple[datetime, datetime] | None = None, fixed_price: Decimal | None = None,
     ) -> Order:
         """Submit ``order`` at ``timestamp``; return it as the account now knows it.
 
@@ -375,7 +375,8 @@ class ExecutionSimulator:
         tried on every bar of its symbol (a bar passed again included) stamped after
         ``created``; the first one at or after ``session_end`` fills it, at the close
         of the last bar tried before if that bar is past ``session_end``, else at its
-        own close.
+        own close. ``fixed_price`` makes a MARKET order a recorded trade (Backtrader's
+        order history): it fills in full at that price, unslipped, on the first bar it meets.
         ``exempt`` skips the trading state, risk and funds checks (validation
         still applies): for orders that flatten positions after a kill switch.
         """
@@ -385,7 +386,8 @@ class ExecutionSimulator:
             self._bypass_checks = True
             try:
                 return self.submit_order(order, timestamp, reference_price=reference_price,
-                                         funds_price=funds_price, close_session=close_session)
+                                         funds_price=funds_price, close_session=close_session,
+                                         fixed_price=fixed_price)
             finally:
                 self._bypass_checks = False
         self._advance_clock(timestamp)
@@ -424,6 +426,8 @@ class ExecutionSimulator:
         self._orders[order.order_id] = order
         working = WorkingOrder(order, _match_state(order), timestamp, self._working_sequence)
         working.reference_price = reference_price
+        if fixed_price is not None and order.order_type is OrderType.MARKET:
+            working.fixed_price = fixed_price
         if close_session is not None and order.order_type is OrderType.MARKET_ON_CLOSE:
             working.close_after, working.session_end = close_session
         self._working_sequence += 1
@@ -709,6 +713,11 @@ class ExecutionSimulator:
         trails = order.order_type in _TRAILING and not state.triggered
         match = self._find_match(working, bar)
         filled = ZERO
+        if match is not None and not match.at_open and match.fill_time is None \
+                and order.status is OrderStatus.PENDING_CANCEL and self._cancel_due_before(order, bar.timestamp):
+            # A fill inside the bar happens at the bar's time: a cancel reaching the venue
+            # earlier in the bar wins (it is delivered when the queue is drained to the bar's time).
+            match = None
         if match is not None:
             remaining = working.venue_remaining
             quantity = remaining
@@ -744,9 +753,17 @@ class ExecutionSimulator:
                 self._venue_terminate(working, OrderStatus.CANCELLED, bar.timestamp, reason)
         return used
 
+    def _cancel_due_before(self, order: Order, ts: datetime) -> bool:
+        order_id = order.order_id
+        return any(action.kind is ActionKind.CANCEL and action.order_id == order_id and action.due_time < ts
+                   for action in self.queue)
+
     def _find_match(self, working: WorkingOrder, bar: Bar) -> Match | None:
         kind = working.match.order_type
         symbol = working.order.symbol
+        if working.fixed_price is not None:
+            price = working.fixed_price
+            return Match(price, price, False, False, slippable=False)
         if kind is OrderType.MARKET and self.fill.market_at_last_close:
             # Cheat-on-close: the close the order was placed against (its reference price),
             # else the last close seen before this bar.

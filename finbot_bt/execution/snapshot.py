@@ -158,6 +158,7 @@ def _working(w: WorkingOrder) -> JsonDict:
         "session_end": encode_optional_datetime(w.session_end),
         "annotated": encode_optional_decimal(w.annotated),
         "annotated_at": encode_optional_datetime(w.annotated_at),
+        "fixed_price": encode_optional_decimal(w.fixed_price),
     }
 
 
@@ -308,6 +309,7 @@ def _restore_working(sim: ExecutionSimulator, data: JsonDict, orders: dict[str, 
         working.session_end = decode_optional_datetime("session_end", record.get("session_end"))
         working.annotated = decode_optional_decimal("annotated", record.get("annotated"))
         working.annotated_at = decode_optional_datetime("annotated_at", record.get("annotated_at"))
+        working.fixed_price = decode_optional_decimal("fixed_price", record.get("fixed_price"))
         if order_id in sim._working:
             raise CheckpointError(f"working order {order_id!r} appears twice")
         sim._working[order_id] = working

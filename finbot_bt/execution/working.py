@@ -40,6 +40,7 @@ class WorkingOrder:
         "cancel_at_venue",
         "close_after",
         "commission_charged",
+        "fixed_price",
         "in_flight_reports",
         "live_from",
         "match",
@@ -72,6 +73,7 @@ class WorkingOrder:
         self.session_end: datetime | None = None
         self.annotated: Decimal | None = None
         self.annotated_at: datetime | None = None
+        self.fixed_price: Decimal | None = None  # a recorded trade: fills at this price on its first bar
 
     @property
     def venue_remaining(self) -> Decimal:
