@@ -4,7 +4,8 @@ Each seed draws a scenario (tests/parity_fuzz.py) and requires the same
 notification stream, trades, and cash, value and positions at every bar
 (tests/parity_fuzz_check.py). Long runs: ``python tools/fuzz_parity.py --seeds N``.
 The seeds below together exercise every feature the generator has
-(``test_fast_tier_when_seeds_listed_then_every_feature_is_covered``).
+(``test_fast_tier_when_seeds_listed_then_every_feature_is_covered``); the named
+scenarios of tests/parity_fuzz_regressions.py are earlier fuzz failures, shrunk.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from tests.parity_fuzz import MODES, Act, FeedSpec, Mix, Scenario, features, generate
 from tests.parity_fuzz_check import check, deliberate, reproduction, shrink
+from tests.parity_fuzz_regressions import REGRESSIONS
 
 FAST_SEEDS = list(range(0, 60))
 
@@ -43,6 +45,12 @@ def test_parity_fuzz_when_fast_tier_seed_runs_then_brokers_agree(seed: int) -> N
         pytest.fail(f"seed {seed} diverges: {divergence}\n\nshrunk ({len(small.actions)} actions):\n"
                     f"{small_divergence}\n{reproduction(small)}\n"
                     f"(shrink further: python tools/fuzz_parity.py --seed {seed} --shrink)")
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_parity_fuzz_when_regression_scenario_runs_then_brokers_agree(name: str) -> None:
+    divergence = check(REGRESSIONS[name])
+    assert divergence is None, f"{name} diverges again: {divergence}"
 
 
 def test_fast_tier_when_seeds_listed_then_every_feature_is_covered() -> None:
