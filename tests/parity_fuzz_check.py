@@ -286,15 +286,19 @@ def _show(names: tuple[str, ...], entry: Any) -> str:
 def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> str:
     """Which documented deliberate difference explains this first difference ("" if none).
 
-    #2: BackBroker refuses an order for cash (``Margin``) that FinbotBroker
-    accepts, in the same submission check (same bar) as an earlier order that
-    both refused: BackBroker's running check kept that earlier order's cash.
+    #2: in the same submission check (same bar) as an earlier order that both
+    brokers refused for cash, one broker accepts an order the other refuses
+    (``Margin`` against ``Accepted``, same order): BackBroker's running check
+    keeps the refused order's pseudo-execution, its cash (so BackBroker refuses
+    a later order FinbotBroker accepts) and its position (so a later order that
+    would close part of it frees margin, and BackBroker accepts what FinbotBroker
+    refuses).
     """
     if stream != "log" or index >= min(len(back), len(finbot)):
         return ""
     x, y = back[index], finbot[index]
-    refused_again = x[2] == "Margin" and y[2] == "Accepted" and x[14] == y[14]
-    if refused_again and any(e[0] == x[0] and e[2] == "Margin" for e in back[:index]):
+    same_order_other_verdict = {x[2], y[2]} == {"Margin", "Accepted"} and x[14] == y[14] and x[0] == y[0]
+    if same_order_other_verdict and any(e[0] == x[0] and e[2] == "Margin" for e in back[:index]):
         return "2"
     return ""
 

@@ -131,6 +131,12 @@ def test_deliberate_when_back_refuses_after_earlier_refusal_same_bar_then_recogn
     assert deliberate("log", back, finbot, 3) == "2"
 
 
+def test_deliberate_when_back_accepts_after_earlier_refusal_same_bar_then_recognised_as_2() -> None:
+    back = [_entry(6, "Submitted", 1), _entry(6, "Submitted", 2), _entry(6, "Margin", 1), _entry(6, "Accepted", 2)]
+    finbot = [*back[:3], _entry(6, "Margin", 2)]
+    assert deliberate("log", back, finbot, 3) == "2"
+
+
 def test_deliberate_when_no_earlier_refusal_then_not_recognised() -> None:
     back = [_entry(3, "Submitted", 1), _entry(3, "Submitted", 2), _entry(3, "Accepted", 1), _entry(3, "Margin", 2)]
     finbot = [*back[:3], _entry(3, "Accepted", 2)]
