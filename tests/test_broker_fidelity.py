@@ -414,27 +414,26 @@ def test_divergence_14_when_refused_for_cash_then_finbot_says_why_in_order_info(
     assert got == [("Submitted", "insufficient_funds", True), ("Margin", "insufficient_funds", True)]
 
 
-def test_divergence_12_when_feed_has_no_bar_this_cycle_then_finbot_does_not_match_its_previous_bar() -> None:
-    # B has a bar every third day. BackBroker matches a limit placed on a day without a B bar
-    # against B's previous bar (which closed before the order existed); FinbotBroker waits for B's next bar.
-    plan = {2: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Limit,
-                                price=round(s.datas[1].close[0] * 1.001, 2))]}
+def test_calendars_12_when_feed_has_no_bar_this_cycle_then_its_orders_are_tried_on_its_last_bar() -> None:
+    # B has a bar every third day. Like BackBroker, a limit placed on a day without a B bar is tried
+    # against B's last bar in the next cycle (and fills on it), then again every cycle.
+    plan = {i: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Limit,
+                                price=round(s.datas[1].close[0] * 1.001, 2)),
+                lambda s: s.sell(data=s.datas[1], size=1, exectype=O.Stop,
+                                 price=round(s.datas[1].close[0] * 0.995, 2))] for i in range(2, 40, 3)}
     expected, got = side_by_side(two_calendars, plan)
-    back_fill = [(e[0], e[7]) for e in expected["log"] if e[2] == "Completed"]
-    finbot_fill = [(e[0], e[7]) for e in got["log"] if e[2] == "Completed"]
-    assert back_fill[0][0] == 3  # a cycle in which B has no bar: matched against B's bar of bar 2
-    assert finbot_fill and finbot_fill[0][0] > back_fill[0][0]
+    assert next(e[0] for e in expected["log"] if e[2] == "Completed") == 3
+    assert_same(expected, got)
 
 
-def test_divergence_12_when_order_feed_has_no_bar_then_validity_is_judged_by_the_clock() -> None:
-    # A day-valid limit on B, placed on a day B has no bar: BackBroker compares `valid` with B's own
-    # (stale) time and keeps the order until B's next bar; FinbotBroker expires it when the day is over.
+def test_calendars_12_when_order_feed_has_no_bar_then_validity_is_judged_by_its_own_time() -> None:
+    # A day-valid limit on B placed on a day B has a bar: it stays valid while B has no new bar
+    # and expires on B's next bar, as with BackBroker (clock-based expiry would end it a bar earlier).
     plan = {2: [lambda s: s.buy(data=s.datas[1], size=2, exectype=O.Limit, valid=O.DAY,
                                 price=round(s.datas[1].close[0] * 0.5, 2))]}
     expected, got = side_by_side(two_calendars, plan)
-    back = [(e[0], e[2]) for e in expected["log"] if e[2] == "Expired"]
-    finbot = [(e[0], e[2]) for e in got["log"] if e[2] == "Expired"]
-    assert back == [(5, "Expired")] and finbot == [(3, "Expired")]
+    assert [(e[0], e[2]) for e in expected["log"] if e[2] == "Expired"] == [(5, "Expired")]
+    assert_same(expected, got)
 
 
 # ---------------------------------------------------------------- 11: order history

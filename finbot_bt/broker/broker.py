@@ -218,7 +218,6 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._now: datetime | None = None
         self._oco_leader: dict[int, int] = {}
         self._trailing: dict[str, Any] = {}
-        self._closes: dict[str, Any] = {}
         self._intraday: set[Any] = set()
         self._last_num: dict[Any, float] = {}
         self._held: dict[int, list[Any]] = {}
@@ -556,8 +555,6 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._bt_orders[core_id] = order
         if order.exectype in (bt.Order.StopTrail, bt.Order.StopTrailLimit):
             self._trailing[core_id] = order
-        elif order.exectype == bt.Order.Close:
-            self._closes[core_id] = order
         order.submit()
         historical = order.exectype == bt.Order.Historical
         if self.p.checksubmit and not historical:
@@ -690,12 +687,15 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         session_open, session_close = self.p.session_open, self.p.session_close
         # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
         stamps: dict[tuple[float, Any], datetime] = {}
-        # Feeds with open Close orders are passed every cycle, their last bar again if they have
-        # no new one: BackBroker tries a Close order every cycle (it notes the close it sees).
-        stale_closes = {order.data for order in self._closes.values()} if self._closes else set()
-        for data, symbol, daily in self._feed_table:
+        # Feeds with open orders are passed every cycle, their last bar again if they have no new
+        # one: BackBroker tries every order every cycle, against its data's current (old) bar.
+        idle: list[tuple[Any, str, bool]] = []
+        for entry in self._feed_table:
+            data, symbol, daily = entry
             length = len(data)
             if length <= last_len.get(data, 0):
+                if length:
+                    idle.append(entry)
                 continue
             last_len[data] = length
             line = data.datetime
@@ -712,21 +712,20 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 now = ts
             if not sim.needs_market_data(symbol):
                 continue  # nothing to match, value or watch: skip building the bar
-            if self._closes:
-                stale_closes.discard(data)
             bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol))
             if bar is not None:
                 bars[symbol] = bar
-        for data in stale_closes:
+        repeated: list[str] = []
+        for data, symbol, daily in idle:
             previous_ts = last_ts.get(data)
-            if previous_ts is not None and len(data):
-                daily = self._is_daily(data)
+            if previous_ts is not None and sim.needs_full_bar(symbol):
                 bar = bar_from_data(data, previous_ts, daily, session_open, None)
                 if bar is not None:
-                    bars[self._symbol(data)] = bar
+                    bars[symbol] = bar
+                    repeated.append(symbol)
         if now is not None:
             self._now = now
-            self.sim.process_market_data(now, bars)
+            self.sim.process_market_data(now, bars, repeated=repeated)
             if self._trailing:
                 self._follow_trails()
         self._apply_cash_additions()
@@ -880,6 +879,11 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         as_int = type(order.created.size if filled is None else filled) is int
         closed = _size(event.closed_quantity, as_int)
         opened = _size(event.opened_quantity, as_int)
+        # Backtrader's Position splits the size itself (a reversal closes the position's own size,
+        # an int): take its values, of its types, when they agree with the simulator's split.
+        _, _, split_opened, split_closed = position.pseudoupdate(closed + opened, price)
+        if split_opened == opened and split_closed == closed:
+            opened, closed = split_opened, split_closed
         size = closed + opened
         closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
@@ -908,7 +912,6 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if core_id is not None:
             self._bt_orders.pop(core_id, None)
             self._trailing.pop(core_id, None)
-            self._closes.pop(core_id, None)
 
     def _bt_order_for(self, core_id: str) -> Any:
         return self._bt_orders.get(core_id)

@@ -29,7 +29,7 @@ Timing rules (simulated time):
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -556,12 +556,15 @@ class ExecutionSimulator:
 
     # ------------------------------------------------------------------ market data
     def process_market_data(
-        self, timestamp: datetime, prices: Mapping[str, Bar | Decimal]
+        self, timestamp: datetime, prices: Mapping[str, Bar | Decimal], *, repeated: Collection[str] = (),
     ) -> list[ExecutionEvent]:
         """Advance to ``timestamp`` and match open orders against ``prices``.
 
         ``prices`` maps symbols to bars (or plain prices, as one-price bars).
-        Returns the events this call produced, in order.
+        ``repeated`` names symbols whose bar is their last one again (their market had
+        no new bar): as Backtrader does, working orders are tried on it again, even those
+        placed after it (market orders only under cheat-on-close), and their validity is
+        judged by that bar's time. Returns the events this call produced, in order.
         """
         bars = self._coerce_bars(timestamp, prices)
         self._advance_clock(timestamp)
@@ -572,19 +575,16 @@ class ExecutionSimulator:
             self._batch_cash = None
             self._batch_positions = {}
             groups: dict[datetime, dict[str, Bar]] = {}
-            last_bar = self._last_bar
             stale = self._stale
             stale.clear()
+            stale.update(symbol for symbol in repeated if symbol in bars)
             for symbol, bar in bars.items():
-                last = last_bar.get(symbol)
-                if last is not None and bar.timestamp <= last.timestamp:
-                    stale.add(symbol)  # passed again: only Backtrader-rule Close orders look at it
                 groups.setdefault(self._open_time(symbol, bar), {})[symbol] = bar
             for open_time in sorted(groups):
                 self._drain(open_time)
                 self._match_bars(groups[open_time], open_time)
             self._drain(timestamp)
-            self._expire_all(timestamp)
+            self._expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in self._stale})
             for symbol, bar in bars.items():
                 self.portfolio.mark_to_market(symbol, bar.close)
                 self._last_bar[symbol] = bar
@@ -642,19 +642,22 @@ class ExecutionSimulator:
             index = self._resting[symbol] = RestingIndex(book)
         return index
 
-    def _expire_all(self, now: datetime) -> None:
+    def _expire_all(self, now: datetime, stale_times: Mapping[str, datetime]) -> None:
+        # A symbol whose bar was passed again has not moved on: its orders keep their validity
+        # until its market time does (Backtrader compares `valid` with the order's own data).
         expired: list[WorkingOrder] = []
         indexes: list[RestingIndex] = []
         for symbol in list(self._by_symbol):
             index = self._resting_index(symbol)
             if index is not None:
                 indexes.append(index)
-                expired.extend(index.pop_expired(now))
+                expired.extend(index.pop_expired(stale_times.get(symbol, now)))
         expired.sort(key=_by_sequence)
         try:
             for working in expired:
                 expire_at = working.order.expire_at
-                if (expire_at is not None and now > expire_at and working.terminal is None
+                when = stale_times.get(working.order.symbol, now)
+                if (expire_at is not None and when > expire_at and working.terminal is None
                         and working.live_from is not None):
                     self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
         finally:
@@ -699,8 +702,14 @@ class ExecutionSimulator:
             if working.session_end is not None:
                 if live_from is None or not working.active:
                     continue  # Backtrader's Close rule decides from the bar's time
-            elif live_from is None or live_from > open_time or not working.active \
-                    or working.order.symbol in self._stale:
+            elif working.order.symbol in self._stale:
+                # The symbol's last bar, passed again (its market had no new bar): like BackBroker,
+                # working orders are tried on it again, a market order only under cheat-on-close.
+                if live_from is None or not working.active or (
+                        working.match.order_type is OrderType.MARKET and working.fixed_price is None
+                        and not self.fill.market_at_last_close):
+                    continue
+            elif live_from is None or live_from > open_time or not working.active:
                 continue
             used[working.order.symbol] = self._match_one(
                 working, bar, open_time, used.get(working.order.symbol, ZERO)
@@ -742,6 +751,8 @@ class ExecutionSimulator:
                         fill_time = match.fill_time
                     else:
                         fill_time = open_time if match.at_open else bar.timestamp
+                    if working.live_from is not None and fill_time < working.live_from:
+                        fill_time = working.live_from  # a bar passed again: the fill happens now
                     self._venue_fill(working, VenueFill(quantity=quantity, price=price,
                                                         requested_price=match.price, timestamp=fill_time,
                                                         liquidity=liquidity))
