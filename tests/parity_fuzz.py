@@ -19,12 +19,7 @@ kept out by construction:
 - #9 ``order.info`` of refused orders: not recorded;
 - #10 exact Decimal vs binary float: every price, offset, trail, slippage and
   filler step lies on a grid of 1/16 and percentages are dyadic (1/64...), so
-  float arithmetic is exact and a touch is a touch for both brokers;
-- #11 feeds on different calendars (an order whose feed has no bar in some cycle):
-  orders go only to feed 0 and its twins, which have a bar in every cycle; the other
-  feeds (missing bars, later start) are only watched. A Backtrader-CSV daily feed next
-  to a pandas daily feed would give each a cycle the other misses, so a scenario's
-  daily feeds are all CSV or all pandas, and its intraday feeds share one grid.
+  float arithmetic is exact and a touch is a touch for both brokers.
 
 #2 (a cash refusal at submission consumes the running check's cash) cannot be
 ruled out by construction; the comparator recognises it precisely (see
@@ -243,9 +238,9 @@ def _order_args(rng: random.Random, mix: Mix, scn: dict[str, Any], side: str) ->
 
 
 def _pick_feeds(rng: random.Random, mix: Mix) -> tuple[FeedSpec, ...]:
-    # Feed 0 has a bar in every cycle. Every other feed is either its twin (same calendar) or, with
-    # ``mix.calendars``, a gappy feed (missing bars, later start, never past feed 0's end) that is
-    # never traded: orders on a feed without a bar in some cycle are deliberate difference 11.
+    # Feed 0 has no gaps; with ``mix.calendars`` the others may miss bars or start later, and
+    # daily feeds may mix CSV (stamped 23:59:59.999989) and pandas (midnight) bars, intraday
+    # feeds different bar lengths: then some feed has no new bar in some cycles.
     intraday = mix.intraday and rng.random() < 0.3
     count = rng.choice((1, 1, 2, 2, 3)) if mix.multi_feed else 1
     bars = rng.randint(40, 90) if not intraday else rng.randint(60, 160)
@@ -255,23 +250,20 @@ def _pick_feeds(rng: random.Random, mix: Mix) -> tuple[FeedSpec, ...]:
     feeds = []
     for i in range(count):
         drop: tuple[int, ...] = ()
-        offset, length = 0, bars
+        offset, length, own_minutes, own_csv = 0, bars, minutes, csv
         if mix.calendars and i > 0 and rng.random() < 0.6:
             offset = rng.choice((0, 0, 1, 3))
             length = bars - offset - rng.choice((0, 0, 2))
             drop = tuple(sorted(rng.sample(range(length), rng.randint(1, max(1, length // 8)))))
+            if intraday and rng.random() < 0.3:
+                own_minutes = rng.choice((1, 5, 15, 30))
+            if not intraday and mix.csv and rng.random() < 0.3:
+                own_csv = not csv
         declare = not (intraday and mix.undeclared_timeframe and rng.random() < 0.3)
-        feeds.append(FeedSpec(name="ABC"[i], seed=rng.randrange(10**6), bars=length, minutes=minutes,
-                              declare_timeframe=declare, csv=csv, drop=drop, start_offset=offset,
+        feeds.append(FeedSpec(name="ABC"[i], seed=rng.randrange(10**6), bars=length, minutes=own_minutes,
+                              declare_timeframe=declare, csv=own_csv, drop=drop, start_offset=offset,
                               bars_per_day=per_day))
     return tuple(feeds)
-
-
-def tradable(feeds: tuple[FeedSpec, ...]) -> list[int]:
-    """The feeds with a bar in every cycle (feed 0 and its twins): the only ones orders go to."""
-    first = feeds[0]
-    return [i for i, f in enumerate(feeds)
-            if not f.drop and f.start_offset == first.start_offset and f.bars == first.bars]
 
 
 def _broker_setup(rng: random.Random, mix: Mix, feeds: tuple[FeedSpec, ...]) -> dict[str, Any]:
@@ -329,7 +321,7 @@ def generate(seed: int, mix: Mix | None = None) -> Scenario:
     density = rng.choice((0.3, 0.5, 0.8))
     for bar in range(1, bars):
         for _ in range(rng.choice((0, 1, 1, 2, 3)) if rng.random() < density else 0):
-            act = _draw_action(rng, mix, scn, bar, tradable(feeds), tags, next_tag, coo)
+            act = _draw_action(rng, mix, scn, bar, list(range(len(feeds))), tags, next_tag, coo)
             if act is not None:
                 actions.append(act)
     return Scenario(seed=seed, feeds=feeds, actions=tuple(actions), cash=cash, mode=tuple(sorted(mode.items())),
