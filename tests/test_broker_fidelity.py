@@ -17,7 +17,7 @@ import pytest
 
 from finbot_bt import FinbotBroker
 from finbot_bt.errors import ConfigError
-from tests.bt_harness import assert_same, make_ohlcv, pandas_feed, side_by_side
+from tests.bt_harness import assert_same, csv_feed, make_ohlcv, pandas_feed, side_by_side, write_bt_csv
 
 O = bt.Order  # noqa: E741
 FRAME = make_ohlcv(60, seed=3)
@@ -490,3 +490,50 @@ def test_divergence_7_when_aliases_asked_then_both_spellings_exist() -> None:
     assert not hasattr(Minimal, "get_cash")  # Backtrader's MetaBroker alias bug
     broker = FinbotBroker()
     assert broker.get_cash() == broker.getcash() and broker.get_value() == broker.getvalue()
+
+
+# ---------------------------------------------------------------- parity fuzzer findings (notes/fuzz-findings.md)
+
+
+def test_oco_fuzz_f16_when_a_member_expires_in_the_pass_then_siblings_cancel_in_backbrokers_order() -> None:
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        first = s.buy(size=1, exectype=O.Limit, price=round(close * 0.8, 2))
+        s.buy(size=2, exectype=O.Limit, price=round(close * 0.79, 2), oco=first,
+              valid=s.data.datetime.date(0) + timedelta(days=2))
+        s.buy(size=3, exectype=O.Limit, price=round(close * 0.78, 2), oco=first)
+
+    expected, got = side_by_side(daily, {3: [place]})
+    assert [(e[2], e[5]) for e in expected["log"]][-3:] == [("Expired", 2), ("Canceled", 1), ("Canceled", 3)]
+    assert_same(expected, got)
+
+
+def test_bracket_fuzz_f14_when_parent_in_an_oco_group_expires_then_oco_member_cancels_before_children() -> None:
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        parent, _, _ = s.buy_bracket(size=5, price=round(close * 0.85, 2), stopprice=round(close * 0.8, 2),
+                                     limitprice=round(close * 1.1, 2),
+                                     valid=s.data.datetime.date(0) + timedelta(days=2))
+        s.sell(size=2, exectype=O.Limit, price=round(close * 1.3, 2), oco=parent)
+
+    expected, got = side_by_side(daily, {3: [place]})
+    assert [e[2] for e in expected["log"]][-4:] == ["Expired", "Canceled", "Canceled", "Canceled"]
+    assert_same(expected, got)
+
+
+def test_timing_fuzz_f11_when_csv_and_pandas_daily_with_cheat_on_open_then_the_run_completes(tmp_path: Any) -> None:
+    # A pandas daily bar (placed at 09:30 of its day for an order from next_open) and the CSV bar of
+    # the day before (stamped 23:59:59.999989) used to send the clock backwards and abort the run.
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    plan = {3: [lambda s: s.buy(data=s.datas[0], size=3), lambda s: s.sell(data=s.datas[1], size=2)],
+            5: [lambda s: s.buy_bracket(data=s.datas[1], size=2, price=round(s.datas[1].close[0] * 0.97, 2),
+                                        stopprice=round(s.datas[1].close[0] * 0.9, 2),
+                                        limitprice=round(s.datas[1].close[0] * 1.1, 2),
+                                        stopargs=dict(valid=timedelta(days=2)))]}
+    plan_open = {12: [lambda s: s.close(data=s.datas[1]), lambda s: s.close(data=s.datas[0])]}
+    expected, got = side_by_side(feeds, plan, plan_open=plan_open, cheat_on_open=True)
+    closes = [(e[1], e[2]) for e in expected["log"] if e[0] >= 12]
+    assert ("A", "Completed") in closes and ("B", "Completed") in closes
+    assert sorted((e[1], e[2]) for e in got["log"] if e[0] >= 12) == sorted(closes)
+    assert got["trades"][-2:] and [t[2] for t in got["trades"]] == [t[2] for t in expected["trades"]]

@@ -582,21 +582,28 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         if historical:
             # Order history: accepted unchecked and filled at its own price on this bar (BackBroker).
             submission.keywords.update(exempt=True, fixed_price=to_decimal(order.created.price))
-            submission()
+            self._submit_now(submission)
         elif self.p.checksubmit:
             # As BackBroker, submitted orders are checked (cash, risk) at the broker's next cycle:
             # a setcash or add_cash made after the order in the same next() counts.
             self._to_submit.append((order.ref, submission))
         else:
-            submission()
+            self._submit_now(submission)
         return order
+
+    def _submit_now(self, submission: Any) -> None:
+        clock = self.sim.clock
+        if clock is not None and submission.args[1] < clock:
+            # An order from next_open() moved the clock to its feed's open: not before it.
+            submission = functools.partial(submission.func, submission.args[0], clock, **submission.keywords)
+        submission()
 
     def _flush_submissions(self, defer: bool) -> None:
         # ``defer``: called from a strategy (cancel, kill switch); notifications wait for next().
         self._in_submit = defer
         try:
             while self._to_submit:
-                self._to_submit.popleft()[1]()
+                self._submit_now(self._to_submit.popleft()[1])
         finally:
             self._in_submit = False
 
@@ -723,6 +730,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 if bar is not None:
                     bars[symbol] = bar
                     repeated.append(symbol)
+        if now is not None and sim.clock is not None and now < sim.clock:
+            now = sim.clock  # an order placed in next_open() already moved the clock to a later open
         if now is not None:
             self._now = now
             self.sim.process_market_data(now, bars, repeated=repeated)

@@ -173,6 +173,7 @@ class ExecutionSimulator:
         self._batch_positions: dict[str, tuple[Decimal, Decimal]] = {}
         self._bypass_checks = False
         self._stale: set[str] = set()
+        self._in_pass = False  # inside the matching pass (orders tried in sequence)
 
     # ------------------------------------------------------------------ events
     def add_listener(self, listener: EventListener) -> None:
@@ -653,6 +654,7 @@ class ExecutionSimulator:
                 indexes.append(index)
                 expired.extend(index.pop_expired(stale_times.get(symbol, now)))
         expired.sort(key=_by_sequence)
+        self._in_pass = True
         try:
             for working in expired:
                 expire_at = working.order.expire_at
@@ -661,6 +663,7 @@ class ExecutionSimulator:
                         and working.live_from is not None):
                     self._venue_terminate(working, OrderStatus.EXPIRED, now, "expired")
         finally:
+            self._in_pass = False
             for index in indexes:
                 index.refile([])
 
@@ -682,9 +685,11 @@ class ExecutionSimulator:
                 candidates.extend(index.pop_candidates(bar))
         if len(indexes) > 1:
             candidates.sort(key=_by_sequence)
+        self._in_pass = True
         try:
             self._match_candidates(candidates, bars, open_time)
         finally:
+            self._in_pass = False
             for index in indexes:
                 index.refile(candidates)
 
@@ -811,7 +816,8 @@ class ExecutionSimulator:
             self._report_fill(working, fill, fill.timestamp)
         order = working.order
         if order.oco_group is not None:
-            self._cancel_group(self._oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco")
+            self._cancel_group(self._oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco",
+                               working.sequence)
         if working.terminal == OrderStatus.FILLED.value:
             self._on_venue_filled(working, fill.timestamp)
 
@@ -827,10 +833,18 @@ class ExecutionSimulator:
         if order.parent_id is not None:
             self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
-    def _cancel_group(self, ids: Iterable[str], except_id: str, ts: datetime, reason: str) -> None:
-        # OCO siblings are cancelled newest first, bracket siblings oldest first (as BackBroker).
+    def _cancel_group(self, ids: Iterable[str], except_id: str, ts: datetime, reason: str,
+                      sequence: int | None = None) -> None:
+        # Bracket siblings are cancelled oldest first. OCO siblings in the order BackBroker walks its
+        # pending queue backwards: outside the matching pass newest first; inside it (a fill or an
+        # expiry) the members already tried this pass come first, newest first, then the others.
         members = list(ids)
-        for other_id in reversed(members) if reason == "oco" else members:
+        if reason == "oco":
+            members.reverse()
+            if self._in_pass and sequence is not None:
+                tried = [i for i in members if i in self._working and self._working[i].sequence < sequence]
+                members = tried + [i for i in members if i not in tried]
+        for other_id in members:
             if other_id == except_id:
                 continue
             other = self._working.get(other_id)
@@ -846,12 +860,13 @@ class ExecutionSimulator:
         order = working.order
         if working.in_flight_reports == 0:
             self._finish(working, ts)
+        # OCO members before bracket children (BackBroker's _ococheck, then _bracketize).
+        if order.oco_group is not None and status is not OrderStatus.FILLED:
+            self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco", working.sequence)
         for child_id in self._children.get(order.order_id, ()):
             child = self._working.get(child_id)
             if child is not None and child.terminal is None:
                 self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent " + status.value)
-        if order.oco_group is not None and status is not OrderStatus.FILLED:
-            self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco")
         if order.parent_id is not None and status is not OrderStatus.FILLED:
             parent = self._working.get(order.parent_id)
             if parent is None:  # parent done: a child leaving takes its siblings with it
