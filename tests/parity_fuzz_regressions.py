@@ -156,4 +156,27 @@ REGRESSIONS: dict[str, Scenario] = {
             Act(bar=47, kind='setcash', args=(('cash', 5000.0),)),
         ),
     ),
+    # fuzz finding F11 (MarketDataError: time went backwards); shrunk from fuzz seed 646
+    "csv_and_pandas_daily_feeds_cheat_on_open_no_crash": Scenario(
+        seed=646, cash=1000000.0, mode=(('exactbars', False), ('preload', True), ('runonce', True)), cheat_on_open=True,
+        feeds=(
+            FeedSpec(name='A', seed=340107, bars=90),
+            FeedSpec(name='B', seed=266105, bars=79, csv=True),
+        ),
+        actions=(
+            Act(bar=34, kind='order', args=(('data', 0), ('exectype', 'Close'), ('side', 'buy'), ('size', 2), ('tag', 't8'), ('valid', None)), phase='open'),
+            Act(bar=34, kind='order', args=(('data', 1), ('exectype', 'Stop'), ('price', -5), ('side', 'sell'), ('size', 1), ('tag', 't9'), ('valid', None)), phase='open'),
+        ),
+    ),
+    # fuzz finding F14; shrunk from fuzz seed 45
+    "oco_grouped_bracket_parent_expires_notification_order": Scenario(
+        seed=45, cash=1000000.0, mode=(('exactbars', False), ('preload', True), ('runonce', True)),
+        feeds=(
+            FeedSpec(name='B', seed=833692, bars=6, minutes=1, declare_timeframe=False, bars_per_day=26),
+        ),
+        actions=(
+            Act(bar=3, kind='bracket', args=(('data', 0), ('limit', 33), ('parent', 'Stop'), ('price', 10), ('side', 'buy'), ('size', 5), ('stop', -13), ('tag', 'b0'), ('valid', ('date', 0)))),
+            Act(bar=3, kind='oco', args=(('data', 0), ('exectype', 'Close'), ('oco', 'b0'), ('price', -2), ('side', 'sell'), ('size', 2), ('tag', 't1'), ('valid', None))),
+        ),
+    ),
 }
