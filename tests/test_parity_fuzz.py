@@ -16,8 +16,9 @@ import backtrader as bt
 import pytest
 
 from tests.parity_fuzz import MODES, Act, FeedSpec, Mix, Scenario, features, generate
-from tests.parity_fuzz_check import check, deliberate, reproduction, shrink
+from tests.parity_fuzz_check import check, deliberate
 from tests.parity_fuzz_regressions import REGRESSIONS
+from tests.parity_fuzz_shrink import reproduction, shrink
 
 # Every seed of 0-134 whose run agrees once wave2-fidelity's issue-12 fixes are in (f32c8c9, merged at
 # wave2-fuzz 9539329); 0-134 is the shortest prefix whose agreeing seeds cover every feature (test below).

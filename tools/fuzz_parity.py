@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.parity_fuzz import Mix, generate
-from tests.parity_fuzz_check import TYPE_FIELDS, check, reproduction, shrink
+from tests.parity_fuzz_check import TYPE_FIELDS, check
+from tests.parity_fuzz_shrink import reproduction, shrink
 
 
 def main(argv: list[str] | None = None) -> int:
