@@ -18,8 +18,10 @@ the path of a checkout of mementum/backtrader and never copies anything from it.
 Prints tests passed of total per broker, samples identical of run (object
 addresses such as ``at 0x7f...`` blanked; samples whose printed decimals differ
 only within 1e-9 relative are counted apart, as identical up to float
-rounding), and the first diff lines of each differing sample. Exit status 1 on
-any difference.
+rounding, and those that differ only where FinbotBroker's refused orders carry
+``order.info.reject_reason``, deliberate difference 9), and the first diff lines
+of each differing sample. The dice some samples roll with the global ``random``
+are seeded the same for both runs. Exit status 1 on any other difference.
 """
 
 from __future__ import annotations
@@ -95,11 +97,13 @@ SAMPLES: list[tuple[str, str, list[str]]] = [
     ("sizertest", "sizertest/sizertest.py", []),
 ]
 
+# Some samples roll dice with the global ``random`` (order-close): seed it so both runs see the same dice.
 _RUNNER = """
-import runpy, sys
+import random, runpy, sys
 sys.path.insert(0, {tools!r})
 import bt_oracle_plugin
 bt_oracle_plugin.prepare(finbot={finbot})
+random.seed(12)
 sys.argv = [{script!r}] + {args!r}
 runpy.run_path({script!r}, run_name="__main__")
 """
@@ -152,6 +156,17 @@ def _normal(text: str) -> str:
     return _ADDRESS.sub(" at 0x...", text)
 
 
+_INFO_EMPTY = "Info: AutoOrderedDict()"
+_INFO_REASON = "Info: AutoOrderedDict([('reject_reason', "
+
+
+def _same_but_reject_info(a: str, b: str) -> bool:
+    """Lines equal except BackBroker's empty ``order.info`` where FinbotBroker says why (differences.md #9)."""
+    la, lb = a.splitlines(), b.splitlines()
+    return len(la) == len(lb) and la != lb and all(
+        x == y or (x.strip() == _INFO_EMPTY and y.strip().startswith(_INFO_REASON)) for x, y in zip(la, lb, strict=True))
+
+
 def _same_but_rounding(a: str, b: str) -> bool:
     """Equal lines, or lines that differ only in decimals equal to 1e-9 relative (docs/differences.md #10)."""
     la, lb = a.splitlines(), b.splitlines()
@@ -168,10 +183,13 @@ def _same_but_rounding(a: str, b: str) -> bool:
     return True
 
 
-def compare_samples(checkout: Path, names: list[str], diff_lines: int, timeout: int) -> tuple[int, int, int]:
-    """Run the chosen samples under both brokers; (identical, identical up to rounding, run)."""
+def compare_samples(checkout: Path, names: list[str], diff_lines: int, timeout: int) -> tuple[int, int, int, int]:
+    """Run the chosen samples under both brokers.
+
+    Returns (identical, identical up to rounding, identical but order.info of refused orders, run).
+    """
     chosen = [s for s in SAMPLES if not names or s[0] in names]
-    identical = rounding = 0
+    identical = rounding = reject_info = 0
     for label, script, args in chosen:
         started = time.monotonic()
         back_out, back_err, back_rc = run_sample(checkout, script, args, False, timeout)
@@ -189,6 +207,10 @@ def compare_samples(checkout: Path, names: list[str], diff_lines: int, timeout: 
             rounding += 1
             print(f"  identical up to float rounding  {label}  ({len(back_out.splitlines())} lines, {took:.1f}s)")
             continue
+        if back_rc == fin_rc and swap_ok and _same_but_reject_info(back_out, fin_out):
+            reject_info += 1
+            print(f"  identical but order.info of refused orders (#9)  {label}  ({took:.1f}s)")
+            continue
         print(f"  DIFFERENT  {label}  (exit {back_rc}/{fin_rc}, swap {'ok' if swap_ok else 'NOT CONFIRMED'}, "
               f"{took:.1f}s)  {script} {' '.join(args)}")
         diff = list(difflib.unified_diff(back_out.splitlines(), fin_out.splitlines(), "BackBroker", "FinbotBroker",
@@ -199,7 +221,7 @@ def compare_samples(checkout: Path, names: list[str], diff_lines: int, timeout: 
             tail = [x for x in err.strip().splitlines() if not x.startswith("[bt_oracle]")][-3:]
             if tail and (back_rc or fin_rc):
                 print(f"      {who} stderr: " + " | ".join(tail))
-    return identical, rounding, len(chosen)
+    return identical, rounding, reject_info, len(chosen)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,10 +250,11 @@ def main(argv: list[str] | None = None) -> int:
             bad = bad or passed != total or total == 0
     if not args.tests_only:
         print("samples (BackBroker vs FinbotBroker):")
-        identical, rounding, ran = compare_samples(checkout, args.sample, args.diff_lines, args.timeout)
+        identical, rounding, reject_info, ran = compare_samples(checkout, args.sample, args.diff_lines, args.timeout)
         print(f"samples identical: {identical} of {ran}; {rounding} more identical up to float rounding "
-              f"(printed decimals equal to 1e-9 relative: BackBroker's binary floats against exact Decimals)")
-        bad = bad or identical + rounding != ran
+              f"(printed decimals equal to 1e-9 relative: BackBroker's binary floats against exact Decimals); "
+              f"{reject_info} more identical but for order.info of refused orders (docs/differences.md #9)")
+        bad = bad or identical + rounding + reject_info != ran
     return 1 if bad else 0
 
 
