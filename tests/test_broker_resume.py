@@ -235,3 +235,33 @@ def test_resume_when_strategy_differs_and_a_trade_is_open_then_clear_checkpoint_
     cerebro.addstrategy(OtherRule)
     with pytest.raises(CheckpointError, match=r"open trades of strategy #0 'BarRule'.*\['OtherRule'\]"):
         cerebro.run()
+
+
+class _Probe(bt.Strategy):
+    """Records the types Backtrader's numbers have at each bar (a strategy's sizes depend on them)."""
+
+    def __init__(self) -> None:
+        self.types: list[tuple[str, ...]] = []
+
+    def next(self) -> None:
+        if len(self) == 2:
+            self.buy(size=3)
+        self.types.append((type(self.position.size).__name__, type(self.broker.startingcash).__name__,
+                           type(self.broker.getcash()).__name__))
+
+
+def test_resume_when_strategy_gave_ints_then_position_cash_and_startingcash_keep_their_int_type(
+        tmp_path: Path) -> None:
+    # Found by the crash test: a resumed position came back as 3.0, so close() sent 3.0, and the replay
+    # stopped on "event differs from the journaled one" (quantity "3.0" against "3").
+    def run(frame: pd.DataFrame) -> list[tuple[str, ...]]:
+        cerebro = bt.Cerebro()
+        cerebro.adddata(bt.feeds.PandasData(dataname=frame, name="A"))
+        cerebro.setbroker(FinbotBroker(cash=10_000, checkpoint_dir=str(tmp_path), simulator_id="types",
+                                       resume=True))
+        cerebro.addstrategy(_Probe)
+        return list(cerebro.run()[0].types)
+
+    first, second = run(FRAME.iloc[:5]), run(FRAME.iloc[:9])
+    assert first[-1] == ("int", "int", "float")  # under BackBroker too: cash turns float at the first fill
+    assert second and all(types == ("int", "int", "float") for types in second)

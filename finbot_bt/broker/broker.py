@@ -341,17 +341,19 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             data = self._datas_by_symbol.get(symbol)
             if data is None:
                 raise CheckpointError(f"checkpoint has a position in {symbol!r}, which this run does not have")
-            self.positions[data] = bt.Position(size=to_float(position.quantity), price=to_float(position.avg_price))
+            size = state.get("position_sizes", {}).get(symbol)
+            self.positions[data] = bt.Position(size=_kept_type(size, position.quantity),
+                                               price=to_float(position.avg_price))
         self._trades_to_restore = list(state.get("trades", ()))  # strategies exist from the first bar on
         for symbol, stamp in state["last_bar_times"].items():
             data = self._datas_by_symbol.get(symbol)
             if data is not None:
                 self._last_ts[data] = datetime.fromisoformat(stamp)
         self._now = sim.clock
-        self.startingcash = float(state["startingcash"])
+        self.startingcash = _kept_type(state["startingcash"], Decimal(str(state["startingcash"])))
         self._fundshares, self._fundval = float(state["fundshares"]), float(state["fundval"])
         self._cash_addition.extend(state["cash_additions"])
-        self.cash = to_float(sim.cash)
+        self.cash = _kept_type(state.get("cash"), sim.cash)
         self._value = to_float(sim.get_account_value()) if sim.clock is not None else self.cash
 
     # ------------------------------------------------------------------ BackBroker setters
@@ -1033,6 +1035,11 @@ def _history_time(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value
     return datetime(value.year, value.month, value.day)
+
+
+def _kept_type(saved: Any, value: Decimal) -> float | int:
+    # A number read back from a checkpoint: the int it was saved as when it still holds, else a float.
+    return _size(value, type(saved) is int and saved == value)
 
 
 def _size(quantity: Decimal, as_int: bool) -> float | int:

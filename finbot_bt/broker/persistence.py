@@ -249,6 +249,11 @@ def broker_state(broker: FinbotBroker) -> dict[str, Any]:
         "fundshares": broker._fundshares,
         "fundval": broker._fundval,
         "startingcash": broker.startingcash,
+        # Backtrader's own numbers keep the type the strategy gave them (an int stays an int, as under
+        # BackBroker): a resumed strategy must compute the same sizes, so the types are kept too.
+        "cash": broker.cash,
+        "position_sizes": {broker._symbol(data): position.size
+                           for data, position in broker.positions.items() if position.size},
         "cash_additions": list(broker._cash_addition),
         # When each feed's last bar closed (the next intraday bar opens then); kept here because
         # the simulator only sees the bars it needs.

@@ -99,6 +99,9 @@ class BrokerState(_Model):
     fundshares: Finite
     fundval: Finite
     startingcash: NonNegative
+    # Absent in checkpoints written before the types were kept: the resume then uses floats.
+    cash: int | Finite | None = None
+    position_sizes: dict[Name, int | Finite] = Field(default_factory=dict)
     cash_additions: list[Finite]
     last_bar_times: dict[Name, IsoTime]
     trades: list[TradeRecord]
