@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,10 +148,19 @@ def _ops_of_one_run(folder: Path) -> dict[str, int]:
     return counter.counts
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_broker_resume_when_killed_at_random_writes_then_every_resume_matches_uninterrupted_run() -> None:
+@pytest.fixture
+def fast_dir() -> Iterator[Path]:
+    """A folder in memory where the machine has one (many kills stay fast), removed afterwards."""
     shm = Path("/dev/shm")
     root = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_broker_resume_when_killed_at_random_writes_then_every_resume_matches_uninterrupted_run(
+        fast_dir: Path) -> None:
+    root = fast_dir
     whole, reference = _session(root / "reference")
     book = json.loads(json.dumps(_book(reference)))
     totals = _ops_of_one_run(root / "count")
