@@ -144,3 +144,19 @@ def test_broker_when_volume_cap_meets_feed_without_volume_then_one_warning_per_f
         warnings.simplefilter("error", ZeroVolumeWarning)
         assert _cerebro({"FX": silent}, None).data_warnings == ()  # no cap: volume does not matter
         assert _cerebro({"EQ": make_ohlcv(80, seed=4)}, cap).data_warnings == ()
+
+
+@pytest.mark.parametrize("exactbars", [1, -1], ids=["exactbars=1", "exactbars=-1"])
+def test_broker_when_cerebro_saves_memory_then_zero_volume_check_reads_the_deque_buffer(exactbars: int) -> None:
+    # Found by the parity fuzzer (seed 12): with exactbars a line's buffer is a deque, and slicing it
+    # raised TypeError at the first bar of any run with a volume cap.
+    silent = make_ohlcv(60, seed=5)
+    silent["volume"] = 0.0
+    cerebro = bt.Cerebro(stdstats=False, exactbars=exactbars)
+    cerebro.adddata(pandas_feed(silent, name="FX"))
+    broker = FinbotBroker(fill=FillConfig(volume_cap=ParticipationCap(fraction=Decimal("0.1"))))
+    cerebro.setbroker(broker)
+    cerebro.addstrategy(SmaCross)
+    with pytest.warns(ZeroVolumeWarning):
+        cerebro.run()
+    assert len(broker.data_warnings) == 1 and "'FX'" in broker.data_warnings[0]
