@@ -120,8 +120,12 @@ class Recorder(bt.Strategy):
 
 def run(broker_factory: Callable[[], Any] | None, feeds: Callable[[], list[Any]], plan: Plan | None = None,
         *, setup: Callable[[Any], None] | None = None, on_start: Action | None = None,
-        plan_open: Plan | None = None, analyzers: bool = False, **cerebro_kwargs: Any) -> dict[str, Any]:
-    """Run one backtest; ``broker_factory=None`` keeps cerebro's BackBroker."""
+        plan_open: Plan | None = None, analyzers: bool = False, strategy: type[Recorder] | None = None,
+        **cerebro_kwargs: Any) -> dict[str, Any]:
+    """Run one backtest; ``broker_factory=None`` keeps cerebro's BackBroker.
+
+    ``strategy`` replaces :class:`Recorder` by a subclass that records more.
+    """
     bt.Order.refbasis = itertools.count(1)
     cerebro = bt.Cerebro(**cerebro_kwargs)
     for feed in feeds():
@@ -130,7 +134,7 @@ def run(broker_factory: Callable[[], Any] | None, feeds: Callable[[], list[Any]]
         cerebro.setbroker(broker_factory())
     if setup is not None:
         setup(cerebro)
-    cerebro.addstrategy(Recorder, plan=plan, on_start=on_start, plan_open=plan_open)
+    cerebro.addstrategy(strategy or Recorder, plan=plan, on_start=on_start, plan_open=plan_open)
     if analyzers:
         cerebro.addanalyzer(bt.analyzers.TradeAnalyzer, _name="trades")
         cerebro.addanalyzer(bt.analyzers.SharpeRatio, _name="sharpe", timeframe=bt.TimeFrame.Days)
