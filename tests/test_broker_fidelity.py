@@ -537,3 +537,19 @@ def test_timing_fuzz_f11_when_csv_and_pandas_daily_with_cheat_on_open_then_the_r
     assert ("A", "Completed") in closes and ("B", "Completed") in closes
     assert sorted((e[1], e[2]) for e in got["log"] if e[0] >= 12) == sorted(closes)
     assert got["trades"][-2:] and [t[2] for t in got["trades"]] == [t[2] for t in expected["trades"]]
+
+
+@pytest.mark.parametrize("filler", [None, 50])
+def test_reversal_fuzz_f13_when_opening_part_refused_for_cash_then_partial_reports_the_would_be_position(
+        filler: int | None) -> None:
+    # Short 10; a Stop buy of 90 triggers after the cash was cut: the 10 close, the opening part is
+    # refused. BackBroker's Partial carries the position the whole size would have made (+80 or +40).
+    plan = {3: [lambda s: s.sell(size=10)],
+            4: [lambda s: s.buy(size=90, exectype=O.Stop, price=round(s.data.close[0] * 1.04, 2))],
+            6: [lambda s: s.broker.setcash(3000.0)]}
+    on_start = None if filler is None else (
+        lambda s: s.broker.set_filler(bt.broker.fillers.FixedSize(size=filler)))
+    expected, got = side_by_side(daily, plan, on_start=on_start)
+    partial = [e for e in expected["log"] if e[2] == "Partial"]
+    assert [(e[6], e[11]) for e in partial] == [(10, 80 if filler is None else 40)]
+    assert_same(expected, got)

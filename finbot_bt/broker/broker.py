@@ -936,7 +936,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
         closedcomm = to_float(event.closed_commission)
         openedcomm = to_float(execution.commission - event.closed_commission)
-        psize, pprice, _, _ = position.update(size, price, data.datetime.datetime(0))
+        refused = closed and not opened and self._refused_reversal_size(order, filled, closed)
+        if refused:  # BackBroker reports the position the whole size would have made
+            psize, pprice, _, _ = position.pseudoupdate(refused, price)
+            position.update(size, price, data.datetime.datetime(0))
+        else:
+            psize, pprice, _, _ = position.update(size, price, data.datetime.datetime(0))
         order.execute(self._execution_dt(order, execution.timestamp), size, price,
                       closed, closedvalue, closedcomm, opened, openedvalue, openedcomm,
                       comminfo.margin, to_float(event.realized_pnl), psize, pprice)
@@ -944,6 +949,19 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self.notify(order)
         if not order.alive():
             self._forget(order)
+
+    def _refused_reversal_size(self, order: Any, filled: Any, closed: Any) -> Any:
+        # The size BackBroker's _execute tried when only the closing part of a reversal went
+        # through (the opening part refused for cash), or 0 if nothing was refused.
+        if filled is not None:
+            attempted = filled if order.isbuy() else -filled
+            if abs(attempted) > abs(order.executed.remsize):
+                attempted = order.executed.remsize
+        elif self.p.fill is not None and self.p.fill.volume_cap is not None:
+            return 0  # a core volume cap decided the size: not known here
+        else:
+            attempted = order.executed.remsize
+        return attempted if abs(attempted) > abs(closed) else 0
 
     def _execution_dt(self, order: Any, timestamp: datetime) -> float:
         if self.p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):
