@@ -553,3 +553,26 @@ def test_reversal_fuzz_f13_when_opening_part_refused_for_cash_then_partial_repor
     partial = [e for e in expected["log"] if e[2] == "Partial"]
     assert [(e[6], e[11]) for e in partial] == [(10, 80 if filler is None else 40)]
     assert_same(expected, got)
+
+
+SESSIONS_VOLUMES = SESSIONS.assign(volume=[random.Random(i).randint(500, 4000) for i in range(len(SESSIONS))])
+
+
+@pytest.mark.parametrize(("filler", "size"), [
+    (lambda: bt.broker.fillers.FixedSize(), 3000),
+    (lambda: bt.broker.fillers.FixedBarPerc(perc=1), 150),
+    (lambda: bt.broker.fillers.BarPointPerc(minmov=0.01, perc=10), 150),
+], ids=["FixedSize", "FixedBarPerc", "BarPointPerc"])
+def test_close_fuzz_f15_f22_when_filled_at_the_noted_close_with_a_filler_then_sized_on_the_bar_before(
+        filler: Any, size: int) -> None:
+    # A Close order placed mid-session fills on the next session's first bar at the close noted on
+    # the bar before; BackBroker gives the filler that bar (ago=-1), for every partial fill after it too.
+    feeds = lambda: [pandas_feed(SESSIONS_VOLUMES, name="A", timeframe=bt.TimeFrame.Minutes,  # noqa: E731
+                                 compression=5)]
+    plan = {40: [lambda s: s.buy(size=size, exectype=O.Close)], 100: [lambda s: s.buy(size=5000)],
+            120: [lambda s: s.sell(size=size, exectype=O.Close)]}
+    expected, got = side_by_side(feeds, plan, on_start=lambda s: (
+        s.broker.set_cash(1_000_000), s.broker.set_filler(filler())))
+    closes = [e for e in expected["log"] if e[4] == "Close" and e[2] in ("Partial", "Completed")]
+    assert [e[2] for e in closes].count("Completed") == 2 and len(closes) > 2
+    assert_same(expected, got)

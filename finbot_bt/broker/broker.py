@@ -195,8 +195,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         }
         if self.p.filler is not None and base.volume_cap is None:
             changes["volume_cap"] = BacktraderFillerCap(filler=self.p.filler, resolve_order=self._bt_order_for,
-                                                        note_size=self._filler_sizes.__setitem__)
+                                                        note_size=self._filler_sizes.__setitem__,
+                                                        current_time=self._current_time)
         return dataclasses.replace(base, **changes)
+
+    def _current_time(self, data: Any) -> datetime | None:
+        return self._last_ts.get(data)
 
     def _slippage_model(self) -> SlippageModel:
         if self.p.slippage is not None:

@@ -738,7 +738,11 @@ class ExecutionSimulator:
             quantity = remaining
             cap = self.fill.volume_cap
             if cap is not None:
-                quantity = cap.available(order, remaining, match.price, bar, used)
+                source = bar
+                if match.fill_time is not None and working.session_end is not None:
+                    # Backtrader's Close filled at the close noted before: sized on the bar before (ago=-1)
+                    source = self._last_bar.get(order.symbol, bar)
+                quantity = cap.available(order, remaining, match.price, source, used)
             if order.time_in_force is TimeInForce.FOK and quantity < remaining:
                 quantity = ZERO
             if quantity > 0:
