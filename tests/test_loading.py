@@ -144,3 +144,17 @@ def test_broker_when_volume_cap_meets_feed_without_volume_then_one_warning_per_f
         warnings.simplefilter("error", ZeroVolumeWarning)
         assert _cerebro({"FX": silent}, None).data_warnings == ()  # no cap: volume does not matter
         assert _cerebro({"EQ": make_ohlcv(80, seed=4)}, cap).data_warnings == ()
+
+
+def test_broker_when_volume_cap_and_exactbars_then_the_zero_volume_check_reads_the_ring_buffer() -> None:
+    # With exactbars the lines are deques (no slicing): the check used to raise TypeError at the first bar.
+    silent = make_ohlcv(40, seed=3)
+    silent["volume"] = 0.0
+    cerebro = bt.Cerebro(stdstats=False, exactbars=1)
+    cerebro.adddata(pandas_feed(silent, name="FX"))
+    broker = FinbotBroker(fill=FillConfig(volume_cap=ParticipationCap(fraction=Decimal("0.1"))))
+    cerebro.setbroker(broker)
+    cerebro.addstrategy(SmaCross)
+    with pytest.warns(ZeroVolumeWarning):
+        cerebro.run()
+    assert len(broker.data_warnings) == 1

@@ -9,6 +9,7 @@ run (every bar for preloaded feeds, cerebro's default) and warns once per feed.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Iterable
@@ -29,7 +30,7 @@ def feed_has_no_volume(data: Any) -> int:
     length = int(data.buflen())
     if length <= 0:
         return 0
-    volumes = data.volume.array[:length]
+    volumes = itertools.islice(data.volume.array, length)  # an array, or a deque with exactbars
     if all(v == 0 or math.isnan(v) for v in volumes):
         return length
     return 0
