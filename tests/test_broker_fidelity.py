@@ -17,7 +17,7 @@ import pytest
 
 from finbot_bt import FinbotBroker
 from finbot_bt.errors import ConfigError
-from tests.bt_harness import assert_same, csv_feed, make_ohlcv, pandas_feed, side_by_side, write_bt_csv
+from tests.bt_harness import Recorder, assert_same, csv_feed, make_ohlcv, pandas_feed, side_by_side, write_bt_csv
 
 O = bt.Order  # noqa: E741
 FRAME = make_ohlcv(60, seed=3)
@@ -575,4 +575,32 @@ def test_close_fuzz_f15_f22_when_filled_at_the_noted_close_with_a_filler_then_si
         s.broker.set_cash(1_000_000), s.broker.set_filler(filler())))
     closes = [e for e in expected["log"] if e[4] == "Close" and e[2] in ("Partial", "Completed")]
     assert [e[2] for e in closes].count("Completed") == 2 and len(closes) > 2
+    assert_same(expected, got)
+
+
+class CreatedPriceRecorder(Recorder):
+    """The harness recorder plus each notified order's created.price and pricelimit (trailing orders move them)."""
+
+    def notify_order(self, order: Any) -> None:
+        super().notify_order(order)
+        self.log[-1] += (order.ref, order.created.price, order.created.pricelimit)
+
+
+@pytest.mark.parametrize("exectype", [O.StopTrail, O.StopTrailLimit], ids=["StopTrail", "StopTrailLimit"])
+def test_trailing_fuzz_f17_when_oco_sibling_fills_after_the_trail_moved_then_cancelled_order_shows_the_move(
+        exectype: int) -> None:
+    # The older trailing sell is tried (and trails) before the buy of its OCO group triggers on the
+    # same bar and cancels it: BackBroker's Canceled notification carries the moved created.price.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        extra = {} if exectype == O.StopTrail else {"price": round(close * 0.97, 2), "plimit": round(close * 0.96, 2)}
+        first = s.sell(size=1, exectype=exectype, trailpercent=0.03, **extra)
+        s.buy(size=3, exectype=O.StopTrail, trailpercent=0.004, oco=first)
+
+    expected, got = side_by_side(daily, {6: [place]}, strategy=CreatedPriceRecorder)
+    cancelled = [e for e in expected["log"] if e[2] == "Canceled"]
+    assert len(cancelled) == 1
+    bar = cancelled[0][0]  # the trail moved on the cancelling bar itself: to its close less 3 %
+    assert cancelled[0][16] == pytest.approx(FRAME.close.iloc[bar - 1] * 0.97)
+    assert FRAME.close.iloc[bar - 1] > FRAME.close.iloc[5:bar - 1].max()
     assert_same(expected, got)

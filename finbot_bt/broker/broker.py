@@ -49,6 +49,7 @@ from finbot_bt.contracts.events import (
 )
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.orders import Order
 from finbot_bt.contracts.positions import Instrument
 from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution.commission import CommissionModel
@@ -814,10 +815,15 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         # BackBroker moves a trailing order's created.price (and pricelimit) with the trail.
         for core_id, order in self._trailing.items():
             core = self.sim.get_order(core_id)
-            if core is not None and core.stop_price is not None:
-                order.created.price = to_float(core.stop_price)
-                if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
-                    order.created.pricelimit = to_float(core.limit_price)
+            if core is not None:
+                self._follow_trail(order, core)
+
+    @staticmethod
+    def _follow_trail(order: Any, core: Order) -> None:
+        if core.stop_price is not None:
+            order.created.price = to_float(core.stop_price)
+            if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
+                order.created.pricelimit = to_float(core.limit_price)
 
     def add_order_history(self, orders: Any, notify: bool = True) -> None:
         """Replay a history of ``[datetime, size, price(, data)]`` trades (``cerebro.add_order_history``).
@@ -901,6 +907,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         order = self._bt_orders.get(event.order.order_id)
         if order is None or not order.alive():
             return
+        if self._trailing and event.order.order_id in self._trailing:
+            self._follow_trail(order, event.order)  # trailed on this bar before its group cancelled it
         if isinstance(event, OrderRejected):
             if event.reason is RejectionReason.INSUFFICIENT_FUNDS:
                 order.margin()
