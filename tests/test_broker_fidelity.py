@@ -17,7 +17,15 @@ import pytest
 
 from finbot_bt import FinbotBroker
 from finbot_bt.errors import ConfigError
-from tests.bt_harness import Recorder, assert_same, csv_feed, make_ohlcv, pandas_feed, side_by_side, write_bt_csv
+from tests.bt_harness import (
+    Recorder,
+    assert_same,
+    csv_feed,
+    make_ohlcv,
+    pandas_feed,
+    side_by_side,
+    write_bt_csv,
+)
 
 O = bt.Order  # noqa: E741
 FRAME = make_ohlcv(60, seed=3)
