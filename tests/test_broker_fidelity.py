@@ -612,3 +612,19 @@ def test_trailing_fuzz_f17_when_oco_sibling_fills_after_the_trail_moved_then_can
     assert cancelled[0][16] == pytest.approx(FRAME.close.iloc[bar - 1] * 0.97)
     assert FRAME.close.iloc[bar - 1] > FRAME.close.iloc[5:bar - 1].max()
     assert_same(expected, got)
+
+
+def test_calendars_fuzz_f10_when_order_placed_while_its_feed_lags_then_tried_on_its_next_bar(tmp_path: Any) -> None:
+    # A CSV daily feed (stamped 23:59:59.999989) next to a pandas one (midnight) has a bar every other
+    # cycle. Orders on it placed in a cycle where it had no new bar are tried on its next bar, although
+    # that bar opened before the clock of the other feed: the trail moves there, the market order fills there.
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    plan = {3: [lambda s: s.buy(data=s.datas[0], size=10, exectype=O.StopTrail, trailpercent=0.05),
+                lambda s: s.buy(data=s.datas[0], size=1)]}
+    expected, got = side_by_side(feeds, plan, strategy=CreatedPriceRecorder)
+    submitted = [e for e in expected["log"] if e[2] == "Submitted" and e[4] == "StopTrail"]
+    assert submitted[0][16] == pytest.approx(FRAME.close.iloc[1] * 1.05)  # A's next bar is its second
+    assert [(e[0], e[2], e[7]) for e in expected["log"] if e[4] == "Market"][-1] == (
+        4, "Completed", FRAME.open.iloc[1])
+    assert_same(expected, got)

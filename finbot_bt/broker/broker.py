@@ -740,6 +740,9 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         # Feeds with open orders are passed every cycle, their last bar again if they have no new
         # one: BackBroker tries every order every cycle, against its data's current (old) bar.
         idle: list[tuple[Any, str, bool]] = []
+        # BackBroker tries an order on every bar of its data that arrives in a later cycle, even one
+        # that opened before the order (feeds on other calendars moved the clock past its open).
+        floor = self._now if self._latency.is_instant else None
         for entry in self._feed_table:
             data, symbol, daily = entry
             length = len(data)
@@ -762,6 +765,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 now = ts
             if not sim.needs_market_data(symbol):
                 continue  # nothing to match, value or watch: skip building the bar
+            if previous is not None and floor is not None and previous < floor <= ts:
+                previous = floor
             bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol))
             if bar is not None:
                 bars[symbol] = bar
