@@ -628,3 +628,31 @@ def test_calendars_fuzz_f10_when_order_placed_while_its_feed_lags_then_tried_on_
     assert [(e[0], e[2], e[7]) for e in expected["log"] if e[4] == "Market"][-1] == (
         4, "Completed", FRAME.open.iloc[1])
     assert_same(expected, got)
+
+
+def test_divergence_11_when_oco_fill_cancels_a_bracket_parent_then_finbot_cancels_its_children_too() -> None:
+    # Fuzz F19. BackBroker's OCO check cancels the parent without its bracket: the children stay
+    # Accepted forever, never notified (they can never activate). FinbotBroker cancels them, as
+    # BackBroker itself does when the parent is cancelled by cancel(). Nothing else differs.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        s.kept["bracket"] = s.buy_bracket(size=5, price=round(close * 0.8, 2), stopprice=round(close * 0.75, 2),
+                                          limitprice=round(close * 1.2, 2))
+        s.buy(size=1, oco=s.kept["bracket"][0])
+
+    class KeepOrders(Recorder):
+        def stop(self) -> None:
+            self.trades.append(("alive", *(o.alive() for o in self.kept["bracket"])))
+
+    expected, got = side_by_side(daily, {3: [place]}, strategy=KeepOrders)
+    back_ends = [(e[0], e[2], e[4]) for e in expected["log"] if e[2] in ("Completed", "Canceled")]
+    finbot_ends = [(e[0], e[2], e[4]) for e in got["log"] if e[2] in ("Completed", "Canceled")]
+    assert back_ends == [(4, "Completed", "Market"), (4, "Canceled", "Limit")]
+    assert finbot_ends == back_ends + [(4, "Canceled", "Stop"), (4, "Canceled", "Limit")]
+    assert expected["trades"][-1] == ("alive", False, True, True)  # BackBroker: children left working
+    assert got["trades"][-1] == ("alive", False, False, False)
+    assert_same({k: v for k, v in expected.items() if k not in ("log", "trades")},
+                {k: v for k, v in got.items() if k not in ("log", "trades")})
+    assert expected["trades"][:-1] == got["trades"][:-1]
+    assert [e for e in got["log"] if e[0] > 4 or e[2] != "Canceled"] == \
+        [e for e in expected["log"] if e[0] > 4 or e[2] != "Canceled"]
