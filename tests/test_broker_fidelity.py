@@ -648,7 +648,7 @@ def test_divergence_11_when_oco_fill_cancels_a_bracket_parent_then_finbot_cancel
     back_ends = [(e[0], e[2], e[4]) for e in expected["log"] if e[2] in ("Completed", "Canceled")]
     finbot_ends = [(e[0], e[2], e[4]) for e in got["log"] if e[2] in ("Completed", "Canceled")]
     assert back_ends == [(4, "Completed", "Market"), (4, "Canceled", "Limit")]
-    assert finbot_ends == back_ends + [(4, "Canceled", "Stop"), (4, "Canceled", "Limit")]
+    assert finbot_ends == [*back_ends, (4, "Canceled", "Stop"), (4, "Canceled", "Limit")]
     assert expected["trades"][-1] == ("alive", False, True, True)  # BackBroker: children left working
     assert got["trades"][-1] == ("alive", False, False, False)
     assert_same({k: v for k, v in expected.items() if k not in ("log", "trades")},
