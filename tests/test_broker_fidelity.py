@@ -656,3 +656,23 @@ def test_divergence_11_when_oco_fill_cancels_a_bracket_parent_then_finbot_cancel
     assert expected["trades"][:-1] == got["trades"][:-1]
     assert [e for e in got["log"] if e[0] > 4 or e[2] != "Canceled"] == \
         [e for e in expected["log"] if e[0] > 4 or e[2] != "Canceled"]
+
+
+def test_divergence_11_when_oco_fill_cancels_parent_and_others_then_children_cancel_after_the_group() -> None:
+    # Fuzz F23: the extra Canceled notifications of deliberate difference 11 come after the whole
+    # OCO group's, so that without them the stream is BackBroker's.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        first = s.sell(size=2, exectype=O.Limit, price=round(close * 1.5, 2))
+        s.buy_bracket(size=5, price=round(close * 0.8, 2), stopprice=round(close * 0.75, 2),
+                      limitprice=round(close * 1.2, 2), oargs=dict(oco=first))
+        s.buy(size=1, oco=first)
+
+    expected, got = side_by_side(daily, {3: [place]}, strategy=CreatedPriceRecorder)
+    children = {3, 4}
+    extra = [e for e in got["log"] if e[15] in children and e[2] == "Canceled"]
+    assert [(e[0], e[15]) for e in extra] == [(4, 3), (4, 4)]
+    assert [(e[2], e[15]) for e in expected["log"] if e[0] == 4 and e[2] != "Submitted" and e[2] != "Accepted"] == [
+        ("Completed", 5), ("Canceled", 2), ("Canceled", 1)]
+    assert got["log"][-2:] == extra
+    assert_same(expected, {**got, "log": [e for e in got["log"] if e not in extra]})

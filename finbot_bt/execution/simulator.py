@@ -849,14 +849,28 @@ class ExecutionSimulator:
             if self._in_pass and sequence is not None:
                 tried = [i for i in members if i in self._working and self._working[i].sequence < sequence]
                 members = tried + [i for i in members if i not in tried]
+        cancelled: list[WorkingOrder] = []
         for other_id in members:
             if other_id == except_id:
                 continue
             other = self._working.get(other_id)
             if other is not None and other.terminal is None:
-                self._venue_terminate(other, OrderStatus.CANCELLED, ts, reason)
+                # The whole group first, then the bracket children of the members it cancelled
+                # (BackBroker's OCO check cancels the group alone; see deliberate difference 11).
+                self._venue_terminate(other, OrderStatus.CANCELLED, ts, reason, children=reason != "oco")
+                cancelled.append(other)
+        if reason == "oco":
+            for other in cancelled:
+                self._cancel_children(other.order.order_id, ts, "parent " + OrderStatus.CANCELLED.value)
 
-    def _venue_terminate(self, working: WorkingOrder, status: OrderStatus, ts: datetime, reason: str) -> None:
+    def _cancel_children(self, order_id: str, ts: datetime, reason: str) -> None:
+        for child_id in self._children.get(order_id, ()):
+            child = self._working.get(child_id)
+            if child is not None and child.terminal is None:
+                self._venue_terminate(child, OrderStatus.CANCELLED, ts, reason)
+
+    def _venue_terminate(self, working: WorkingOrder, status: OrderStatus, ts: datetime, reason: str,
+                         children: bool = True) -> None:
         """Stop ``working`` at the venue; the account hears of it after pending fill reports."""
         if working.terminal is not None:
             return
@@ -868,10 +882,8 @@ class ExecutionSimulator:
         # OCO members before bracket children (BackBroker's _ococheck, then _bracketize).
         if order.oco_group is not None and status is not OrderStatus.FILLED:
             self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco", working.sequence)
-        for child_id in self._children.get(order.order_id, ()):
-            child = self._working.get(child_id)
-            if child is not None and child.terminal is None:
-                self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent " + status.value)
+        if children:
+            self._cancel_children(order.order_id, ts, "parent " + status.value)
         if order.parent_id is not None and status is not OrderStatus.FILLED:
             parent = self._working.get(order.parent_id)
             if parent is None:  # parent done: a child leaving takes its siblings with it
