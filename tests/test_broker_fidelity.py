@@ -676,3 +676,14 @@ def test_divergence_11_when_oco_fill_cancels_parent_and_others_then_children_can
         ("Completed", 5), ("Canceled", 2), ("Canceled", 1)]
     assert got["log"][-2:] == extra
     assert_same(expected, {**got, "log": [e for e in got["log"] if e not in extra]})
+
+
+def test_timing_0_when_session_minute_bars_with_daily_timeframe_and_no_preload_then_first_bar_keeps_its_time() -> None:
+    # Fuzz fast-tier seed 66: without preload the first bar cannot be compared with the next one; a
+    # 09:35 stamp must not be moved to the session close (16:00), or orders wait for the next day.
+    feeds = lambda: [pandas_feed(SESSIONS_VOLUMES, name="A")]  # noqa: E731  (declared daily by default)
+    plan = {i: [_alternate] for i in range(2, 30)}
+    with pytest.warns(UserWarning, match="declared with a daily timeframe"):
+        expected, got = side_by_side(feeds, plan, preload=False, on_start=lambda s: s.broker.set_cash(1_000_000))
+    assert [(e[0], e[4]) for e in expected["log"] if e[2] == "Completed"][0] == (4, "Market")
+    assert_same(expected, got)

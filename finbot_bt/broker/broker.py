@@ -801,8 +801,10 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             try:
                 gap = line[1] - num  # preloaded data: look at the next bar
             except IndexError:
-                # Cannot tell yet: keep a midnight stamp where it is rather than move it to the close.
-                return bool(line.datetime(0).time() != MIDNIGHT)
+                # Cannot tell yet (no preload): a daily bar is placed at the session close only when that
+                # does not move it later; a midnight or mid-session stamp stays where it is.
+                stamped = line.datetime(0).time()
+                return bool(stamped != MIDNIGHT and stamped >= self.p.session_close)
         else:
             gap = num - previous
         if gap >= _ONE_DAY:
