@@ -685,5 +685,5 @@ def test_timing_0_when_session_minute_bars_with_daily_timeframe_and_no_preload_t
     plan = {i: [_alternate] for i in range(2, 30)}
     with pytest.warns(UserWarning, match="declared with a daily timeframe"):
         expected, got = side_by_side(feeds, plan, preload=False, on_start=lambda s: s.broker.set_cash(1_000_000))
-    assert [(e[0], e[4]) for e in expected["log"] if e[2] == "Completed"][0] == (4, "Market")
+    assert next((e[0], e[4]) for e in expected["log"] if e[2] == "Completed") == (4, "Market")
     assert_same(expected, got)
