@@ -687,3 +687,15 @@ def test_timing_0_when_session_minute_bars_with_daily_timeframe_and_no_preload_t
         expected, got = side_by_side(feeds, plan, preload=False, on_start=lambda s: s.broker.set_cash(1_000_000))
     assert next((e[0], e[4]) for e in expected["log"] if e[2] == "Completed") == (4, "Market")
     assert_same(expected, got)
+
+
+def test_calendars_fuzz_f21_when_filler_limited_market_order_outlives_its_feed_then_refilled_on_its_last_bar() -> None:
+    # Fuzz F21 (seed 150): B ends before A. BackBroker tries a market order on B's last bar again every
+    # cycle after it (that bar came after the order), so a filler-limited rest keeps filling there.
+    feeds = lambda: [pandas_feed(FRAME, name="A"), pandas_feed(FRAME_DIP.iloc[:20], name="B")]  # noqa: E731
+    plan = {19: [lambda s: s.buy(data=s.datas[1], size=20)]}
+    expected, got = side_by_side(feeds, plan, on_start=lambda s: s.broker.set_filler(
+        bt.broker.fillers.FixedSize(size=3)))
+    fills = [(e[0], e[2]) for e in expected["log"] if e[2] in ("Partial", "Completed")]
+    assert fills[0] == (20, "Partial") and fills[-1] == (26, "Completed") and len(fills) == 7
+    assert_same(expected, got)

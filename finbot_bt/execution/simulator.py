@@ -710,10 +710,11 @@ class ExecutionSimulator:
                     continue  # Backtrader's Close rule decides from the bar's time
             elif working.order.symbol in self._stale:
                 # The symbol's last bar, passed again (its market had no new bar): like BackBroker,
-                # working orders are tried on it again, a market order only under cheat-on-close.
+                # working orders are tried on it again, a market order only under cheat-on-close or
+                # if that bar came after it (a rest the volume cap left, as BackBroker fills it again).
                 if live_from is None or not working.active or (
                         working.match.order_type is OrderType.MARKET and working.fixed_price is None
-                        and not self.fill.market_at_last_close):
+                        and not self.fill.market_at_last_close and bar.timestamp <= live_from):
                     continue
             elif live_from is None or live_from > open_time or not working.active:
                 continue
