@@ -699,3 +699,15 @@ def test_calendars_fuzz_f21_when_filler_limited_market_order_outlives_its_feed_t
     fills = [(e[0], e[2]) for e in expected["log"] if e[2] in ("Partial", "Completed")]
     assert fills[0] == (20, "Partial") and fills[-1] == (26, "Completed") and len(fills) == 7
     assert_same(expected, got)
+
+
+def test_calendars_fuzz_f7_when_cheat_on_open_and_order_feed_has_no_new_bar_then_market_fills_at_its_last_open() -> None:
+    # Fuzz F7 (seed 5): under cheat-on-open BackBroker does not wait for a bar after the order's
+    # creation: a market order placed in next() on a feed with no new bar in the next cycle fills
+    # there, at the open of that feed's last bar.
+    plan = {i: [lambda s: s.sell(data=s.datas[1], size=3)] for i in range(3, 40, 2)}
+    expected, got = side_by_side(two_calendars, plan, cheat_on_open=True)
+    stale = [e for e in expected["log"] if e[2] == "Completed" and e[1] == "B"
+             and bt.num2date(e[13]).date() < FRAME.index[e[0] - 1].date()]
+    assert len(stale) >= 5
+    assert_same(expected, got)

@@ -193,6 +193,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         changes: dict[str, Any] = {
             "check_funds_on_submit": bool(self.p.checksubmit) and base.check_funds_on_submit,
             "market_at_last_close": bool(self.p.coc) or base.market_at_last_close,
+            "market_on_repeated_bar": bool(self.p.coo) or base.market_on_repeated_bar,
         }
         if self.p.filler is not None and base.volume_cap is None:
             changes["volume_cap"] = BacktraderFillerCap(filler=self.p.filler, resolve_order=self._bt_order_for,
@@ -383,6 +384,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
     def set_coo(self, coo: bool) -> None:
         """Cheat-on-open: market orders placed in ``next_open`` fill at that bar's open."""
         self.p.coo = coo
+        self.sim.fill = self._fill_config()
 
     def set_checksubmit(self, checksubmit: bool) -> None:
         self.p.checksubmit = checksubmit

@@ -714,7 +714,8 @@ class ExecutionSimulator:
                 # if that bar came after it (a rest the volume cap left, as BackBroker fills it again).
                 if live_from is None or not working.active or (
                         working.match.order_type is OrderType.MARKET and working.fixed_price is None
-                        and not self.fill.market_at_last_close and bar.timestamp <= live_from):
+                        and not self.fill.market_at_last_close and not self.fill.market_on_repeated_bar
+                        and bar.timestamp <= live_from):
                     continue
             elif live_from is None or live_from > open_time or not working.active:
                 continue
