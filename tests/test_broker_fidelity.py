@@ -17,7 +17,15 @@ import pytest
 
 from finbot_bt import FinbotBroker
 from finbot_bt.errors import ConfigError
-from tests.bt_harness import assert_same, csv_feed, make_ohlcv, pandas_feed, side_by_side, write_bt_csv
+from tests.bt_harness import (
+    Recorder,
+    assert_same,
+    csv_feed,
+    make_ohlcv,
+    pandas_feed,
+    side_by_side,
+    write_bt_csv,
+)
 
 O = bt.Order  # noqa: E741
 FRAME = make_ohlcv(60, seed=3)
@@ -537,3 +545,169 @@ def test_timing_fuzz_f11_when_csv_and_pandas_daily_with_cheat_on_open_then_the_r
     assert ("A", "Completed") in closes and ("B", "Completed") in closes
     assert sorted((e[1], e[2]) for e in got["log"] if e[0] >= 12) == sorted(closes)
     assert got["trades"][-2:] and [t[2] for t in got["trades"]] == [t[2] for t in expected["trades"]]
+
+
+@pytest.mark.parametrize("filler", [None, 50])
+def test_reversal_fuzz_f13_when_opening_part_refused_for_cash_then_partial_reports_the_would_be_position(
+        filler: int | None) -> None:
+    # Short 10; a Stop buy of 90 triggers after the cash was cut: the 10 close, the opening part is
+    # refused. BackBroker's Partial carries the position the whole size would have made (+80 or +40).
+    plan = {3: [lambda s: s.sell(size=10)],
+            4: [lambda s: s.buy(size=90, exectype=O.Stop, price=round(s.data.close[0] * 1.04, 2))],
+            6: [lambda s: s.broker.setcash(3000.0)]}
+    on_start = None if filler is None else (
+        lambda s: s.broker.set_filler(bt.broker.fillers.FixedSize(size=filler)))
+    expected, got = side_by_side(daily, plan, on_start=on_start)
+    partial = [e for e in expected["log"] if e[2] == "Partial"]
+    assert [(e[6], e[11]) for e in partial] == [(10, 80 if filler is None else 40)]
+    assert_same(expected, got)
+
+
+SESSIONS_VOLUMES = SESSIONS.assign(volume=[random.Random(i).randint(500, 4000) for i in range(len(SESSIONS))])
+
+
+@pytest.mark.parametrize(("filler", "size"), [
+    (lambda: bt.broker.fillers.FixedSize(), 3000),
+    (lambda: bt.broker.fillers.FixedBarPerc(perc=1), 150),
+    (lambda: bt.broker.fillers.BarPointPerc(minmov=0.01, perc=10), 150),
+], ids=["FixedSize", "FixedBarPerc", "BarPointPerc"])
+def test_close_fuzz_f15_f22_when_filled_at_the_noted_close_with_a_filler_then_sized_on_the_bar_before(
+        filler: Any, size: int) -> None:
+    # A Close order placed mid-session fills on the next session's first bar at the close noted on
+    # the bar before; BackBroker gives the filler that bar (ago=-1), for every partial fill after it too.
+    feeds = lambda: [pandas_feed(SESSIONS_VOLUMES, name="A", timeframe=bt.TimeFrame.Minutes,  # noqa: E731
+                                 compression=5)]
+    plan = {40: [lambda s: s.buy(size=size, exectype=O.Close)], 100: [lambda s: s.buy(size=5000)],
+            120: [lambda s: s.sell(size=size, exectype=O.Close)]}
+    expected, got = side_by_side(feeds, plan, on_start=lambda s: (
+        s.broker.set_cash(1_000_000), s.broker.set_filler(filler())))
+    closes = [e for e in expected["log"] if e[4] == "Close" and e[2] in ("Partial", "Completed")]
+    assert [e[2] for e in closes].count("Completed") == 2 and len(closes) > 2
+    assert_same(expected, got)
+
+
+class CreatedPriceRecorder(Recorder):
+    """The harness recorder plus each notified order's created.price and pricelimit (trailing orders move them)."""
+
+    def notify_order(self, order: Any) -> None:
+        super().notify_order(order)
+        self.log[-1] += (order.ref, order.created.price, order.created.pricelimit)
+
+
+@pytest.mark.parametrize("exectype", [O.StopTrail, O.StopTrailLimit], ids=["StopTrail", "StopTrailLimit"])
+def test_trailing_fuzz_f17_when_oco_sibling_fills_after_the_trail_moved_then_cancelled_order_shows_the_move(
+        exectype: int) -> None:
+    # The older trailing sell is tried (and trails) before the buy of its OCO group triggers on the
+    # same bar and cancels it: BackBroker's Canceled notification carries the moved created.price.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        extra = {} if exectype == O.StopTrail else {"price": round(close * 0.97, 2), "plimit": round(close * 0.96, 2)}
+        first = s.sell(size=1, exectype=exectype, trailpercent=0.03, **extra)
+        s.buy(size=3, exectype=O.StopTrail, trailpercent=0.004, oco=first)
+
+    expected, got = side_by_side(daily, {6: [place]}, strategy=CreatedPriceRecorder)
+    cancelled = [e for e in expected["log"] if e[2] == "Canceled"]
+    assert len(cancelled) == 1
+    bar = cancelled[0][0]  # the trail moved on the cancelling bar itself: to its close less 3 %
+    assert cancelled[0][16] == pytest.approx(FRAME.close.iloc[bar - 1] * 0.97)
+    assert FRAME.close.iloc[bar - 1] > FRAME.close.iloc[5:bar - 1].max()
+    assert_same(expected, got)
+
+
+def test_calendars_fuzz_f10_when_order_placed_while_its_feed_lags_then_tried_on_its_next_bar(tmp_path: Any) -> None:
+    # A CSV daily feed (stamped 23:59:59.999989) next to a pandas one (midnight) has a bar every other
+    # cycle. Orders on it placed in a cycle where it had no new bar are tried on its next bar, although
+    # that bar opened before the clock of the other feed: the trail moves there, the market order fills there.
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    plan = {3: [lambda s: s.buy(data=s.datas[0], size=10, exectype=O.StopTrail, trailpercent=0.05),
+                lambda s: s.buy(data=s.datas[0], size=1)]}
+    expected, got = side_by_side(feeds, plan, strategy=CreatedPriceRecorder)
+    submitted = [e for e in expected["log"] if e[2] == "Submitted" and e[4] == "StopTrail"]
+    assert submitted[0][16] == pytest.approx(FRAME.close.iloc[1] * 1.05)  # A's next bar is its second
+    assert [(e[0], e[2], e[7]) for e in expected["log"] if e[4] == "Market"][-1] == (
+        4, "Completed", FRAME.open.iloc[1])
+    assert_same(expected, got)
+
+
+def test_divergence_11_when_oco_fill_cancels_a_bracket_parent_then_finbot_cancels_its_children_too() -> None:
+    # Fuzz F19. BackBroker's OCO check cancels the parent without its bracket: the children stay
+    # Accepted forever, never notified (they can never activate). FinbotBroker cancels them, as
+    # BackBroker itself does when the parent is cancelled by cancel(). Nothing else differs.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        s.kept["bracket"] = s.buy_bracket(size=5, price=round(close * 0.8, 2), stopprice=round(close * 0.75, 2),
+                                          limitprice=round(close * 1.2, 2))
+        s.buy(size=1, oco=s.kept["bracket"][0])
+
+    class KeepOrders(Recorder):
+        def stop(self) -> None:
+            self.trades.append(("alive", *(o.alive() for o in self.kept["bracket"])))
+
+    expected, got = side_by_side(daily, {3: [place]}, strategy=KeepOrders)
+    back_ends = [(e[0], e[2], e[4]) for e in expected["log"] if e[2] in ("Completed", "Canceled")]
+    finbot_ends = [(e[0], e[2], e[4]) for e in got["log"] if e[2] in ("Completed", "Canceled")]
+    assert back_ends == [(4, "Completed", "Market"), (4, "Canceled", "Limit")]
+    assert finbot_ends == [*back_ends, (4, "Canceled", "Stop"), (4, "Canceled", "Limit")]
+    assert expected["trades"][-1] == ("alive", False, True, True)  # BackBroker: children left working
+    assert got["trades"][-1] == ("alive", False, False, False)
+    assert_same({k: v for k, v in expected.items() if k not in ("log", "trades")},
+                {k: v for k, v in got.items() if k not in ("log", "trades")})
+    assert expected["trades"][:-1] == got["trades"][:-1]
+    assert [e for e in got["log"] if e[0] > 4 or e[2] != "Canceled"] == \
+        [e for e in expected["log"] if e[0] > 4 or e[2] != "Canceled"]
+
+
+def test_divergence_11_when_oco_fill_cancels_parent_and_others_then_children_cancel_after_the_group() -> None:
+    # Fuzz F23: the extra Canceled notifications of deliberate difference 11 come after the whole
+    # OCO group's, so that without them the stream is BackBroker's.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        first = s.sell(size=2, exectype=O.Limit, price=round(close * 1.5, 2))
+        s.buy_bracket(size=5, price=round(close * 0.8, 2), stopprice=round(close * 0.75, 2),
+                      limitprice=round(close * 1.2, 2), oargs=dict(oco=first))
+        s.buy(size=1, oco=first)
+
+    expected, got = side_by_side(daily, {3: [place]}, strategy=CreatedPriceRecorder)
+    children = {3, 4}
+    extra = [e for e in got["log"] if e[15] in children and e[2] == "Canceled"]
+    assert [(e[0], e[15]) for e in extra] == [(4, 3), (4, 4)]
+    assert [(e[2], e[15]) for e in expected["log"] if e[0] == 4 and e[2] != "Submitted" and e[2] != "Accepted"] == [
+        ("Completed", 5), ("Canceled", 2), ("Canceled", 1)]
+    assert got["log"][-2:] == extra
+    assert_same(expected, {**got, "log": [e for e in got["log"] if e not in extra]})
+
+
+def test_timing_0_when_session_minute_bars_with_daily_timeframe_and_no_preload_then_first_bar_keeps_its_time() -> None:
+    # Fuzz fast-tier seed 66: without preload the first bar cannot be compared with the next one; a
+    # 09:35 stamp must not be moved to the session close (16:00), or orders wait for the next day.
+    feeds = lambda: [pandas_feed(SESSIONS_VOLUMES, name="A")]  # noqa: E731  (declared daily by default)
+    plan = {i: [_alternate] for i in range(2, 30)}
+    with pytest.warns(UserWarning, match="declared with a daily timeframe"):
+        expected, got = side_by_side(feeds, plan, preload=False, on_start=lambda s: s.broker.set_cash(1_000_000))
+    assert next((e[0], e[4]) for e in expected["log"] if e[2] == "Completed") == (4, "Market")
+    assert_same(expected, got)
+
+
+def test_calendars_fuzz_f21_when_filler_limited_market_order_outlives_its_feed_then_refilled_on_its_last_bar() -> None:
+    # Fuzz F21 (seed 150): B ends before A. BackBroker tries a market order on B's last bar again every
+    # cycle after it (that bar came after the order), so a filler-limited rest keeps filling there.
+    feeds = lambda: [pandas_feed(FRAME, name="A"), pandas_feed(FRAME_DIP.iloc[:20], name="B")]  # noqa: E731
+    plan = {19: [lambda s: s.buy(data=s.datas[1], size=20)]}
+    expected, got = side_by_side(feeds, plan, on_start=lambda s: s.broker.set_filler(
+        bt.broker.fillers.FixedSize(size=3)))
+    fills = [(e[0], e[2]) for e in expected["log"] if e[2] in ("Partial", "Completed")]
+    assert fills[0] == (20, "Partial") and fills[-1] == (26, "Completed") and len(fills) == 7
+    assert_same(expected, got)
+
+
+def test_calendars_fuzz_f7_when_cheat_on_open_and_order_feed_has_no_new_bar_then_market_fills_at_its_last_open() -> None:
+    # Fuzz F7 (seed 5): under cheat-on-open BackBroker does not wait for a bar after the order's
+    # creation: a market order placed in next() on a feed with no new bar in the next cycle fills
+    # there, at the open of that feed's last bar.
+    plan = {i: [lambda s: s.sell(data=s.datas[1], size=3)] for i in range(3, 40, 2)}
+    expected, got = side_by_side(two_calendars, plan, cheat_on_open=True)
+    stale = [e for e in expected["log"] if e[2] == "Completed" and e[1] == "B"
+             and bt.num2date(e[13]).date() < FRAME.index[e[0] - 1].date()]
+    assert len(stale) >= 5
+    assert_same(expected, got)

@@ -49,6 +49,7 @@ from finbot_bt.contracts.events import (
 )
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.orders import Order
 from finbot_bt.contracts.positions import Instrument
 from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution.commission import CommissionModel
@@ -192,11 +193,16 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         changes: dict[str, Any] = {
             "check_funds_on_submit": bool(self.p.checksubmit) and base.check_funds_on_submit,
             "market_at_last_close": bool(self.p.coc) or base.market_at_last_close,
+            "market_on_repeated_bar": bool(self.p.coo) or base.market_on_repeated_bar,
         }
         if self.p.filler is not None and base.volume_cap is None:
             changes["volume_cap"] = BacktraderFillerCap(filler=self.p.filler, resolve_order=self._bt_order_for,
-                                                        note_size=self._filler_sizes.__setitem__)
+                                                        note_size=self._filler_sizes.__setitem__,
+                                                        current_time=self._current_time)
         return dataclasses.replace(base, **changes)
+
+    def _current_time(self, data: Any) -> datetime | None:
+        return self._last_ts.get(data)
 
     def _slippage_model(self) -> SlippageModel:
         if self.p.slippage is not None:
@@ -380,6 +386,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
     def set_coo(self, coo: bool) -> None:
         """Cheat-on-open: market orders placed in ``next_open`` fill at that bar's open."""
         self.p.coo = coo
+        self.sim.fill = self._fill_config()
 
     def set_checksubmit(self, checksubmit: bool) -> None:
         self.p.checksubmit = checksubmit
@@ -737,6 +744,9 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         # Feeds with open orders are passed every cycle, their last bar again if they have no new
         # one: BackBroker tries every order every cycle, against its data's current (old) bar.
         idle: list[tuple[Any, str, bool]] = []
+        # BackBroker tries an order on every bar of its data that arrives in a later cycle, even one
+        # that opened before the order (feeds on other calendars moved the clock past its open).
+        floor = self._now if self._latency.is_instant else None
         for entry in self._feed_table:
             data, symbol, daily = entry
             length = len(data)
@@ -759,6 +769,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                 now = ts
             if not sim.needs_market_data(symbol):
                 continue  # nothing to match, value or watch: skip building the bar
+            if previous is not None and floor is not None and previous < floor <= ts:
+                previous = floor
             bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol))
             if bar is not None:
                 bars[symbol] = bar
@@ -793,8 +805,10 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             try:
                 gap = line[1] - num  # preloaded data: look at the next bar
             except IndexError:
-                # Cannot tell yet: keep a midnight stamp where it is rather than move it to the close.
-                return bool(line.datetime(0).time() != MIDNIGHT)
+                # Cannot tell yet (no preload): a daily bar is placed at the session close only when that
+                # does not move it later; a midnight or mid-session stamp stays where it is.
+                stamped = line.datetime(0).time()
+                return bool(stamped != MIDNIGHT and stamped >= self.p.session_close)
         else:
             gap = num - previous
         if gap >= _ONE_DAY:
@@ -812,10 +826,15 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         # BackBroker moves a trailing order's created.price (and pricelimit) with the trail.
         for core_id, order in self._trailing.items():
             core = self.sim.get_order(core_id)
-            if core is not None and core.stop_price is not None:
-                order.created.price = to_float(core.stop_price)
-                if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
-                    order.created.pricelimit = to_float(core.limit_price)
+            if core is not None:
+                self._follow_trail(order, core)
+
+    @staticmethod
+    def _follow_trail(order: Any, core: Order) -> None:
+        if core.stop_price is not None:
+            order.created.price = to_float(core.stop_price)
+            if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
+                order.created.pricelimit = to_float(core.limit_price)
 
     def add_order_history(self, orders: Any, notify: bool = True) -> None:
         """Replay a history of ``[datetime, size, price(, data)]`` trades (``cerebro.add_order_history``).
@@ -899,6 +918,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         order = self._bt_orders.get(event.order.order_id)
         if order is None or not order.alive():
             return
+        if self._trailing and event.order.order_id in self._trailing:
+            self._follow_trail(order, event.order)  # trailed on this bar before its group cancelled it
         if isinstance(event, OrderRejected):
             if event.reason is RejectionReason.INSUFFICIENT_FUNDS:
                 order.margin()
@@ -938,7 +959,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
         closedcomm = to_float(event.closed_commission)
         openedcomm = to_float(execution.commission - event.closed_commission)
-        psize, pprice, _, _ = position.update(size, price, data.datetime.datetime(0))
+        refused = closed and not opened and self._refused_reversal_size(order, filled, closed)
+        if refused:  # BackBroker reports the position the whole size would have made
+            psize, pprice, _, _ = position.pseudoupdate(refused, price)
+            position.update(size, price, data.datetime.datetime(0))
+        else:
+            psize, pprice, _, _ = position.update(size, price, data.datetime.datetime(0))
         order.execute(self._execution_dt(order, execution.timestamp), size, price,
                       closed, closedvalue, closedcomm, opened, openedvalue, openedcomm,
                       comminfo.margin, to_float(event.realized_pnl), psize, pprice)
@@ -946,6 +972,19 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self.notify(order)
         if not order.alive():
             self._forget(order)
+
+    def _refused_reversal_size(self, order: Any, filled: Any, closed: Any) -> Any:
+        # The size BackBroker's _execute tried when only the closing part of a reversal went
+        # through (the opening part refused for cash), or 0 if nothing was refused.
+        if filled is not None:
+            attempted = filled if order.isbuy() else -filled
+            if abs(attempted) > abs(order.executed.remsize):
+                attempted = order.executed.remsize
+        elif self.p.fill is not None and self.p.fill.volume_cap is not None:
+            return 0  # a core volume cap decided the size: not known here
+        else:
+            attempted = order.executed.remsize
+        return attempted if abs(attempted) > abs(closed) else 0
 
     def _execution_dt(self, order: Any, timestamp: datetime) -> float:
         if self.p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +62,8 @@ class BacktraderFillerCap(VolumeCap):
     resolve_order: Callable[[str], Any]
     # Told each size the filler returns (BackBroker's executed sizes take its type: int or float).
     note_size: Callable[[str, Any], None] | None = None
+    # The simulated time of a data's current bar: a bar before it is the filler's ``ago=-1``.
+    current_time: Callable[[Any], datetime | None] | None = None
 
     def available(
         self, order: Order, remaining: Decimal, price: Decimal, bar: Bar, used: Decimal
@@ -68,7 +71,12 @@ class BacktraderFillerCap(VolumeCap):
         bt_order = self.resolve_order(order.order_id)
         if bt_order is None:
             return remaining
-        size = self.filler(bt_order, to_float(price), 0)
+        ago = 0
+        if self.current_time is not None:
+            current = self.current_time(bt_order.data)
+            if current is not None and bar.timestamp < current:
+                ago = -1
+        size = self.filler(bt_order, to_float(price), ago)
         if self.note_size is not None:
             self.note_size(order.order_id, size)
         return max(ZERO, min(remaining, to_decimal(abs(size))))

@@ -150,7 +150,7 @@ def order_from_bt(
         order_type=order_type,
         # Backtrader signs sizes by side (sells negative). A buy(size=-5) or sell(size=-5) sent to the
         # broker directly keeps its wrong sign here, so the core refuses it instead of trading 5 the other way.
-        quantity=to_decimal(bt_order.created.size if bt_order.isbuy() else -bt_order.created.size),
+        quantity=_quantity(bt_order.created.size if bt_order.isbuy() else -bt_order.created.size),
         limit_price=limit_price,
         stop_price=stop_price,
         trail_amount=trail_amount,
@@ -160,3 +160,11 @@ def order_from_bt(
         oco_group=oco_group,
         parent_id=parent_id,
     )
+
+
+def _quantity(size: Any) -> Decimal:
+    # One spelling per amount: a whole float size (20.0, e.g. close() of a position a resumed run
+    # rebuilt as a float) is the same quantity as the int 20, in the journal too.
+    if isinstance(size, float) and size.is_integer():
+        return Decimal(int(size))
+    return to_decimal(size)

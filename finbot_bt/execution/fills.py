@@ -113,9 +113,14 @@ class FillConfig:
     market_at_last_close : bool
         Cheat-on-close: a market order fills at the last close seen when it
         reaches the venue (BackBroker's ``coc``). Default False.
+    market_on_repeated_bar : bool
+        A market order is tried on a symbol's last bar passed again (its market had
+        no new bar), at that bar's open, even one placed after that bar (BackBroker
+        under cheat-on-open). Default False.
     """
 
     volume_cap: VolumeCap | None = None
     check_funds_on_submit: bool = True
     refuse_unfunded_fills: bool = True
     market_at_last_close: bool = False
+    market_on_repeated_bar: bool = False

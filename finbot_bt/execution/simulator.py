@@ -710,10 +710,12 @@ class ExecutionSimulator:
                     continue  # Backtrader's Close rule decides from the bar's time
             elif working.order.symbol in self._stale:
                 # The symbol's last bar, passed again (its market had no new bar): like BackBroker,
-                # working orders are tried on it again, a market order only under cheat-on-close.
+                # working orders are tried on it again, a market order only under cheat-on-close or
+                # if that bar came after it (a rest the volume cap left, as BackBroker fills it again).
                 if live_from is None or not working.active or (
                         working.match.order_type is OrderType.MARKET and working.fixed_price is None
-                        and not self.fill.market_at_last_close):
+                        and not self.fill.market_at_last_close and not self.fill.market_on_repeated_bar
+                        and bar.timestamp <= live_from):
                     continue
             elif live_from is None or live_from > open_time or not working.active:
                 continue
@@ -738,7 +740,11 @@ class ExecutionSimulator:
             quantity = remaining
             cap = self.fill.volume_cap
             if cap is not None:
-                quantity = cap.available(order, remaining, match.price, bar, used)
+                source = bar
+                if match.fill_time is not None and working.session_end is not None:
+                    # Backtrader's Close filled at the close noted before: sized on the bar before (ago=-1)
+                    source = self._last_bar.get(order.symbol, bar)
+                quantity = cap.available(order, remaining, match.price, source, used)
             if order.time_in_force is TimeInForce.FOK and quantity < remaining:
                 quantity = ZERO
             if quantity > 0:
@@ -845,14 +851,28 @@ class ExecutionSimulator:
             if self._in_pass and sequence is not None:
                 tried = [i for i in members if i in self._working and self._working[i].sequence < sequence]
                 members = tried + [i for i in members if i not in tried]
+        cancelled: list[WorkingOrder] = []
         for other_id in members:
             if other_id == except_id:
                 continue
             other = self._working.get(other_id)
             if other is not None and other.terminal is None:
-                self._venue_terminate(other, OrderStatus.CANCELLED, ts, reason)
+                # The whole group first, then the bracket children of the members it cancelled
+                # (BackBroker's OCO check cancels the group alone; see deliberate difference 11).
+                self._venue_terminate(other, OrderStatus.CANCELLED, ts, reason, children=reason != "oco")
+                cancelled.append(other)
+        if reason == "oco":
+            for other in cancelled:
+                self._cancel_children(other.order.order_id, ts, "parent " + OrderStatus.CANCELLED.value)
 
-    def _venue_terminate(self, working: WorkingOrder, status: OrderStatus, ts: datetime, reason: str) -> None:
+    def _cancel_children(self, order_id: str, ts: datetime, reason: str) -> None:
+        for child_id in self._children.get(order_id, ()):
+            child = self._working.get(child_id)
+            if child is not None and child.terminal is None:
+                self._venue_terminate(child, OrderStatus.CANCELLED, ts, reason)
+
+    def _venue_terminate(self, working: WorkingOrder, status: OrderStatus, ts: datetime, reason: str,
+                         children: bool = True) -> None:
         """Stop ``working`` at the venue; the account hears of it after pending fill reports."""
         if working.terminal is not None:
             return
@@ -864,10 +884,8 @@ class ExecutionSimulator:
         # OCO members before bracket children (BackBroker's _ococheck, then _bracketize).
         if order.oco_group is not None and status is not OrderStatus.FILLED:
             self._cancel_group(self._oco.get(order.oco_group, []), order.order_id, ts, "oco", working.sequence)
-        for child_id in self._children.get(order.order_id, ()):
-            child = self._working.get(child_id)
-            if child is not None and child.terminal is None:
-                self._venue_terminate(child, OrderStatus.CANCELLED, ts, "parent " + status.value)
+        if children:
+            self._cancel_children(order.order_id, ts, "parent " + status.value)
         if order.parent_id is not None and status is not OrderStatus.FILLED:
             parent = self._working.get(order.parent_id)
             if parent is None:  # parent done: a child leaving takes its siblings with it
