@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,15 +144,6 @@ def _ops_of_one_run(folder: Path) -> dict[str, int]:
     finally:
         os.write, os.fsync, os.replace = saved  # type: ignore[assignment]
     return counter.counts
-
-
-@pytest.fixture
-def fast_dir() -> Iterator[Path]:
-    """A folder in memory where the machine has one (many kills stay fast), removed afterwards."""
-    shm = Path("/dev/shm")
-    root = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -10,15 +10,11 @@ recovered simulator completes both the journal and the state exactly.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -52,15 +48,6 @@ def reference() -> tuple[list[str], dict[int, dict[str, Any]], dict[str, Any]]:
         if (index + 1) % EVERY == 0:
             states[index + 1] = _state(sim)
     return events, states, _state(sim)
-
-
-@pytest.fixture
-def fast_dir() -> Iterator[Path]:
-    """A folder in memory where the machine has one (kills land faster), removed afterwards."""
-    shm = Path("/dev/shm")
-    root = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def _kill_at_random(base: str, after_step: int, delay: float) -> bool:
