@@ -26,6 +26,7 @@ import pandas as pd
 from finbot_bt.broker.engine import TradeRecord  # one closed trade, recorded by the broker's TradeLog
 from finbot_bt.contracts.enums import RejectionReason
 from finbot_bt.contracts.events import ExecutionEvent, OrderFilled, OrderRejected
+from finbot_bt.reports import performance
 
 PERIODS_PER_YEAR = 252
 REJECTION_COLUMNS = tuple(f"rejected_{reason.value}" for reason in RejectionReason)
@@ -48,12 +49,7 @@ def max_drawdown_pct(values: Sequence[float]) -> float:
 def sharpe_ratio(values: Sequence[float], periods_per_year: int = PERIODS_PER_YEAR) -> float:
     """Annualised Sharpe ratio of per-period simple returns of ``values`` (risk-free 0)."""
     returns = pd.Series(list(values), dtype=float).pct_change().dropna()
-    if len(returns) < 2:
-        return math.nan
-    std = float(returns.std(ddof=1))
-    if not std > 1e-15:
-        return math.nan
-    return float(returns.mean()) / std * math.sqrt(periods_per_year)
+    return performance.sharpe_ratio(returns, periods_per_year)
 
 
 def fill_records(events: Iterable[ExecutionEvent]) -> list[FillRecord]:
