@@ -128,3 +128,51 @@ def test_layers_when_imported_then_checkpoint_names_re_exported_from_their_layer
 
     assert CheckpointManager is home_manager
     assert home_version == CHECKPOINT_VERSION
+
+
+def _broker_import_graph() -> dict[str, set[str]]:
+    # Every import of a sibling module, TYPE_CHECKING blocks and function bodies included.
+    graph: dict[str, set[str]] = {}
+    for path in sorted((PACKAGE / "broker").glob("*.py")):
+        module = f"finbot_bt.broker.{path.stem}"
+        siblings = {m for m in _imported_modules(_tree(path)) if m.startswith("finbot_bt.broker.")}
+        for node in ast.walk(_tree(path)):  # ``from finbot_bt.broker import frames``
+            if isinstance(node, ast.ImportFrom) and node.module == "finbot_bt.broker":
+                siblings.update(f"finbot_bt.broker.{alias.name}" for alias in node.names)
+        graph[module] = {m for m in siblings if (PACKAGE / "broker" / f"{m.rsplit('.', 1)[1]}.py").exists()}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node):], node]
+        if node in done:
+            return None
+        for target in sorted(graph.get(node, ())):
+            found = visit(target, [*path, node])
+            if found:
+                return found
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        found = visit(start, [])
+        if found:
+            return found
+    return None
+
+
+def test_broker_package_when_imports_are_parsed_then_no_module_imports_another_in_a_cycle() -> None:
+    graph = _broker_import_graph()
+    assert "finbot_bt.broker.orders" in graph["finbot_bt.broker.delivery"]  # the graph is read
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
+    importers = sorted(m for m, targets in graph.items() if "finbot_bt.broker.broker" in targets)
+    assert importers == ["finbot_bt.broker.__init__"]
+
+
+def test_cycle_check_when_given_a_loop_then_names_it() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None

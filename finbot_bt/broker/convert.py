@@ -49,3 +49,15 @@ def config_decimal(name: str, value: float | int | str | Decimal) -> Decimal:
     if not out.is_finite():
         raise ConfigError(f"{name} must be finite, got {value!r}")
     return out
+
+
+def to_size(quantity: Decimal, as_int: bool) -> float | int:
+    """A core quantity as a Backtrader size: an ``int`` when ``as_int`` and whole, else a float."""
+    if as_int and quantity == quantity.to_integral_value():
+        return int(quantity)
+    return to_float(quantity)
+
+
+def kept_type(saved: object, value: Decimal) -> float | int:
+    """A number read back from a checkpoint: the int it was saved as when it still holds, else a float."""
+    return to_size(value, type(saved) is int and saved == value)

@@ -27,12 +27,17 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import backtrader as bt
 
+from finbot_bt.broker.bars import BarFeeder
+from finbot_bt.broker.convert import kept_type, to_float
+from finbot_bt.broker.delivery import NotificationDelivery
 from finbot_bt.broker.models import BacktraderCommission, BacktraderFillerCap
+from finbot_bt.broker.orders import OrderRouter
 from finbot_bt.broker.state_schema import validate_broker_state
+from finbot_bt.broker.symbols import SymbolTable
 from finbot_bt.broker.translate import core_time, is_daily
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.orders import Order
@@ -40,17 +45,41 @@ from finbot_bt.contracts.positions import Instrument
 from finbot_bt.errors import CheckpointError, ConfigError
 from finbot_bt.execution.checkpoint import CheckpointManager
 from finbot_bt.execution.commission import CommissionModel
-from finbot_bt.execution.fills import VolumeCap
+from finbot_bt.execution.fills import FillConfig, VolumeCap
 from finbot_bt.execution.journal import JournalConfig, JournalPosition, JournalRead, read_tail
 from finbot_bt.execution.model_registry import register_model
 from finbot_bt.execution.recovery import recover
 from finbot_bt.execution.simulator import ExecutionSimulator
 
-if TYPE_CHECKING:
-    from finbot_bt.broker.broker import FinbotBroker
-
 BROKER_STATE_VERSION = 1
 _T = TypeVar("_T")
+
+
+class CheckpointedBroker(Protocol):
+    """What a checkpoint saves of, and a resume restores into, a FinbotBroker."""
+
+    p: Any
+    sim: ExecutionSimulator
+    cash: float
+    startingcash: float
+    positions: Any
+    notifs: Any
+    resumed: bool
+    _router: OrderRouter
+    _delivery: NotificationDelivery
+    _bars: BarFeeder
+    _symbols: SymbolTable
+    _value: float
+    _fundshares: float
+    _fundval: float
+    _cash_addition: Any
+    _trades_to_restore: list[dict[str, Any]]
+
+    def notify(self, order: Any) -> None: ...
+
+    def _commission_model(self) -> CommissionModel: ...
+
+    def _fill_config(self) -> FillConfig: ...
 
 
 @register_model
@@ -157,7 +186,7 @@ class BrokerCheckpointer:
         writer = self._guard(lambda: self.manager.open_journal(sim, config, expect=tail))
         writer.on_failure = self.abandon
 
-    def save(self, broker: FinbotBroker) -> Path:
+    def save(self, broker: CheckpointedBroker) -> Path:
         """Checkpoint the broker's simulator plus its Backtrader-side state."""
         sim = broker.sim
         metadata = {"broker": broker_state(broker)}
@@ -179,10 +208,10 @@ class BrokerCheckpointer:
         self._last_bar_times = {s: datetime.fromisoformat(t) for s, t in checked.last_bar_times.items()}
         return recovery.simulator, state
 
-    def skip_processed_bars(self, broker: FinbotBroker) -> None:
+    def skip_processed_bars(self, broker: CheckpointedBroker) -> None:
         """Make each feed drop the bars the checkpoint already processed (a resumed run may be fed them)."""
         for symbol, last in self._last_bar_times.items():
-            data = broker._datas_by_symbol.get(symbol)
+            data = broker._symbols.datas.get(symbol)
             if data is not None:
                 data.addfilter(_SkipThrough(last, is_daily(data), broker.p.session_close))
 
@@ -221,29 +250,30 @@ def _comparable(value: datetime, like: datetime) -> datetime:
     return value.replace(tzinfo=None) if value.tzinfo is not None else value.replace(tzinfo=like.tzinfo)
 
 
-def broker_state(broker: FinbotBroker) -> dict[str, Any]:
+def broker_state(broker: CheckpointedBroker) -> dict[str, Any]:
     """The Backtrader-side state of ``broker`` as JSON data."""
+    router, symbol = broker._router, broker._symbols.symbol
     orders: dict[str, dict[str, Any]] = {}
-    for core_id, order in broker._bt_orders.items():
-        parent_id = broker._core_ids.get(order.parent.ref) if order.parent is not None else None
-        orders[core_id] = describe_order(order, core_id, broker._symbol(order.data), parent_id)
+    for core_id, order in router.bt_orders.items():
+        parent_id = router.core_ids.get(order.parent.ref) if order.parent is not None else None
+        orders[core_id] = describe_order(order, core_id, symbol(order.data), parent_id)
     pending = []
     for clone in broker.notifs:
-        pending_id = broker._core_ids.get(clone.ref)
+        pending_id = router.core_ids.get(clone.ref)
         if pending_id is None:
             continue
         if pending_id not in orders:
-            orders[pending_id] = describe_order(clone, pending_id, broker._symbol(clone.data), None)
+            orders[pending_id] = describe_order(clone, pending_id, symbol(clone.data), None)
         pending.append({"core_id": pending_id, "status": int(clone.status)})
     leaders: dict[str, str | None] = {}
-    for ref, leader in broker._oco_leader.items():
-        member = broker._core_ids.get(ref)
+    for ref, leader in router.oco_leader.items():
+        member = router.core_ids.get(ref)
         if member is not None and member in orders:
-            leaders[member] = broker._core_ids.get(leader)
+            leaders[member] = router.core_ids.get(leader)
     return {
         "version": BROKER_STATE_VERSION,
         "orders": list(orders.values()),
-        "open": list(broker._bt_orders),
+        "open": list(router.bt_orders),
         "pending_notifications": pending,
         "oco_leaders": leaders,
         "fundshares": broker._fundshares,
@@ -252,18 +282,18 @@ def broker_state(broker: FinbotBroker) -> dict[str, Any]:
         # Backtrader's own numbers keep the type the strategy gave them (an int stays an int, as under
         # BackBroker): a resumed strategy must compute the same sizes, so the types are kept too.
         "cash": broker.cash,
-        "position_sizes": {broker._symbol(data): position.size
+        "position_sizes": {symbol(data): position.size
                            for data, position in broker.positions.items() if position.size},
         "cash_additions": list(broker._cash_addition),
         # When each feed's last bar closed (the next intraday bar opens then); kept here because
         # the simulator only sees the bars it needs.
-        "last_bar_times": {broker._symbol(data): ts.isoformat() for data, ts in broker._last_ts.items()},
+        "last_bar_times": {symbol(data): ts.isoformat() for data, ts in broker._bars.last_ts.items()},
         # Trades read from a checkpoint but not yet put back (no bar since the resume) are kept as they are.
         "trades": list(broker._trades_to_restore) or open_trades(broker),
     }
 
 
-def open_trades(broker: FinbotBroker) -> list[dict[str, Any]]:
+def open_trades(broker: CheckpointedBroker) -> list[dict[str, Any]]:
     """The open Backtrader trades of every running strategy, as JSON data.
 
     ``bars_open`` counts the bars since the trade opened up to the last bar the
@@ -279,15 +309,15 @@ def open_trades(broker: FinbotBroker) -> list[dict[str, Any]]:
                 trade = trades[-1]
                 out.append({
                     "strategy": index, "strategy_class": type(strategy).__name__,
-                    "symbol": broker._symbol(data), "tradeid": tradeid, "size": trade.size,
+                    "symbol": broker._symbols.symbol(data), "tradeid": tradeid, "size": trade.size,
                     "price": trade.price, "value": trade.value, "commission": trade.commission,
                     "pnl": trade.pnl, "pnlcomm": trade.pnlcomm, "dtopen": trade.dtopen,
-                    "bars_open": broker._last_len.get(data, len(data)) - trade.baropen,
+                    "bars_open": broker._bars.last_len.get(data, len(data)) - trade.baropen,
                 })
     return out
 
 
-def restore_trades(broker: FinbotBroker, records: list[dict[str, Any]]) -> None:
+def restore_trades(broker: CheckpointedBroker, records: list[dict[str, Any]]) -> None:
     """Put checkpointed open trades back into the running strategies (at the first bar of a resume).
 
     Raises CheckpointError if the strategies or datas do not match the checkpoint's.
@@ -299,7 +329,7 @@ def restore_trades(broker: FinbotBroker, records: list[dict[str, Any]]) -> None:
             found = [type(s).__name__ for s in strategies]
             raise CheckpointError(f"checkpoint has open trades of strategy #{index} {name!r}; this run's "
                                   f"strategies are {found}")
-        data = broker._datas_by_symbol.get(record["symbol"])
+        data = broker._symbols.datas.get(record["symbol"])
         if data is None:
             raise CheckpointError(f"checkpoint has an open trade in {record['symbol']!r}, which this run "
                                   "does not have")
@@ -313,3 +343,61 @@ def restore_trades(broker: FinbotBroker, records: list[dict[str, Any]]) -> None:
         trade.baropen = len(data) - 1 - record["bars_open"]
         trade.barlen = len(data) - trade.baropen
         strategy._trades[data][record["tradeid"]].append(trade)
+
+
+def resume_session(broker: CheckpointedBroker, checkpointer: BrokerCheckpointer, feeds: list[Any]) -> None:
+    """Put the latest checkpoint's simulator and Backtrader-side state into ``broker`` (at ``start()``).
+
+    ``feeds`` are the run's datas. Open orders come back as genuine ``bt.Order``
+    objects, undelivered notifications are queued again, and the open trades wait
+    for the first bar. Raises CheckpointError if the checkpoint has orders or
+    positions in a data this run does not have.
+    """
+    sim, state = checkpointer.load()
+    if isinstance(sim.commission, BacktraderCommissionRef):
+        sim.commission = broker._commission_model()
+    if isinstance(sim.fill.volume_cap, BacktraderFillerRef):
+        sim.fill = broker._fill_config()
+    sim.add_listener(broker._delivery.on_event)
+    broker.sim = sim
+    broker.resumed = True
+    router, symbols, bars = broker._router, broker._symbols, broker._bars
+    for data in feeds:
+        symbols.symbol(data)
+    rebuilt: dict[str, Any] = {}
+    for desc in state["orders"]:
+        data = symbols.datas.get(desc["symbol"])
+        if data is None:
+            raise CheckpointError(f"checkpoint has orders for data {desc['symbol']!r}, which this run "
+                                  f"does not have (datas: {sorted(symbols.datas)})")
+        order = rebuild_order(desc, data, rebuilt.get(desc["parent_id"] or ""))
+        rebuilt[desc["core_id"]] = order
+        router.core_ids[order.ref] = desc["core_id"]
+    for core_id in state["open"]:
+        router.bt_orders[core_id] = rebuilt[core_id]
+    for core_id, leader in state["oco_leaders"].items():
+        if leader in rebuilt:
+            router.oco_leader[rebuilt[core_id].ref] = rebuilt[leader].ref
+    for pending in state["pending_notifications"]:
+        order = rebuilt[pending["core_id"]]
+        status, order.status = order.status, pending["status"]
+        broker.notify(order)
+        order.status = status
+    for symbol, position in sim.positions().items():
+        data = symbols.datas.get(symbol)
+        if data is None:
+            raise CheckpointError(f"checkpoint has a position in {symbol!r}, which this run does not have")
+        size = state.get("position_sizes", {}).get(symbol)
+        broker.positions[data] = bt.Position(size=kept_type(size, position.quantity),
+                                             price=to_float(position.avg_price))
+    broker._trades_to_restore = list(state.get("trades", ()))  # strategies exist from the first bar on
+    for symbol, stamp in state["last_bar_times"].items():
+        data = symbols.datas.get(symbol)
+        if data is not None:
+            bars.last_ts[data] = datetime.fromisoformat(stamp)
+    bars.now = sim.clock
+    broker.startingcash = kept_type(state["startingcash"], Decimal(str(state["startingcash"])))
+    broker._fundshares, broker._fundval = float(state["fundshares"]), float(state["fundval"])
+    broker._cash_addition.extend(state["cash_additions"])
+    broker.cash = kept_type(state.get("cash"), sim.cash)
+    broker._value = to_float(sim.get_account_value()) if sim.clock is not None else broker.cash

@@ -1,0 +1,152 @@
+"""Feeds to core bars: what the simulator sees of each Backtrader data, cycle by cycle.
+
+Each broker cycle, every feed that has a new bar gives a core ``Bar`` stamped in
+simulated time (daily bars at the session close, see the README's
+"Timestamps"); a feed without a new bar that still has working orders gives
+its last bar again, as BackBroker tries every order every cycle. A feed declared
+daily whose bars are less than a day apart is timed as intraday (with a warning).
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime
+from typing import Any, Protocol
+
+from finbot_bt.broker.symbols import SymbolTable
+from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_time, is_daily
+from finbot_bt.contracts.latency import LatencyConfig
+from finbot_bt.contracts.market import Bar
+from finbot_bt.execution.simulator import ExecutionSimulator
+
+_ONE_DAY = 1.0 - 1e-6  # Backtrader date numbers count days
+
+
+class _Host(Protocol):
+    p: Any
+    sim: ExecutionSimulator
+
+
+class BarFeeder:
+    """Turns the feeds' new bars into core bars and passes them to the simulator.
+
+    ``now`` is the simulated time of the last cycle (None before the first bar);
+    ``last_ts`` and ``last_len`` hold, per data, the simulated time and the
+    length of the last bar seen.
+    """
+
+    __slots__ = ("_host", "_latency", "_symbols", "feed_table", "intraday", "last_len", "last_num",
+                 "last_ts", "now")
+
+    def __init__(self, host: _Host, symbols: SymbolTable, latency: LatencyConfig) -> None:
+        self._host = host
+        self._symbols = symbols
+        self._latency = latency
+        self.last_len: dict[Any, int] = {}
+        self.last_ts: dict[Any, datetime] = {}
+        self.now: datetime | None = None
+        self.feed_table: list[tuple[Any, str, bool]] = []
+        self.intraday: set[Any] = set()
+        self.last_num: dict[Any, float] = {}
+
+    def feeds(self) -> list[Any]:
+        """Cerebro's datas, then any other data an order was placed on."""
+        cerebro = getattr(self._host, "cerebro", None)
+        datas = list(cerebro.datas) if cerebro is not None else []
+        for data in self._symbols.symbols:
+            if data not in datas:
+                datas.append(data)
+        return datas
+
+    def current_time(self, data: Any) -> datetime | None:
+        return self.last_ts.get(data)
+
+    def is_daily(self, data: Any) -> bool:
+        return is_daily(data) and data not in self.intraday
+
+    def feed(self) -> bool:
+        """Pass this cycle's bars to the simulator; False when no feed has had a bar yet."""
+        host, symbols = self._host, self._symbols
+        bars: dict[str, Bar] = {}
+        now = self.now
+        if len(self.feed_table) != len(symbols.symbols) or not self.feed_table:
+            self.feed_table = [(data, symbols.symbol(data), self.is_daily(data)) for data in self.feeds()]
+        last_len, last_ts, sim = self.last_len, self.last_ts, host.sim
+        session_open, session_close = host.p.session_open, host.p.session_close
+        # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
+        stamps: dict[tuple[float, Any], datetime] = {}
+        # Feeds with open orders are passed every cycle, their last bar again if they have no new
+        # one: BackBroker tries every order every cycle, against its data's current (old) bar.
+        idle: list[tuple[Any, str, bool]] = []
+        # BackBroker tries an order on every bar of its data that arrives in a later cycle, even one
+        # that opened before the order (feeds on other calendars moved the clock past its open).
+        floor = self.now if self._latency.is_instant else None
+        for entry in self.feed_table:
+            data, symbol, daily = entry
+            length = len(data)
+            if length <= last_len.get(data, 0):
+                if length:
+                    idle.append(entry)
+                continue
+            last_len[data] = length
+            line = data.datetime
+            key = (line[0], line._tz)
+            stamp = stamps.get(key)
+            if stamp is None:
+                stamp = stamps[key] = line.datetime(0)
+            if daily:
+                daily = self._bars_are_daily(data, line)
+            ts = core_time(stamp, daily, session_close)
+            previous = last_ts.get(data)
+            last_ts[data] = ts
+            if now is None or ts > now:
+                now = ts
+            if not sim.needs_market_data(symbol):
+                continue  # nothing to match, value or watch: skip building the bar
+            if previous is not None and floor is not None and previous < floor <= ts:
+                previous = floor
+            bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol))
+            if bar is not None:
+                bars[symbol] = bar
+        repeated: list[str] = []
+        for data, symbol, daily in idle:
+            previous_ts = last_ts.get(data)
+            if previous_ts is not None and sim.needs_full_bar(symbol):
+                bar = bar_from_data(data, previous_ts, daily, session_open, None)
+                if bar is not None:
+                    bars[symbol] = bar
+                    repeated.append(symbol)
+        if now is not None and sim.clock is not None and now < sim.clock:
+            now = sim.clock  # an order placed in next_open() already moved the clock to a later open
+        if now is None:
+            return False
+        self.now = now
+        sim.process_market_data(now, bars, repeated=repeated)
+        return True
+
+    def _bars_are_daily(self, data: Any, line: Any) -> bool:
+        # Timing comes from the bars' own timestamps: a feed declared daily (often just
+        # PandasData's default) whose bars are less than a day apart is timed as intraday.
+        num = line[0]
+        previous = self.last_num.get(data)
+        self.last_num[data] = num
+        if previous is None:
+            try:
+                gap = line[1] - num  # preloaded data: look at the next bar
+            except IndexError:
+                # Cannot tell yet (no preload): a daily bar is placed at the session close only when that
+                # does not move it later; a midnight or mid-session stamp stays where it is.
+                stamped = line.datetime(0).time()
+                return bool(stamped != MIDNIGHT and stamped >= self._host.p.session_close)
+        else:
+            gap = num - previous
+        if gap >= _ONE_DAY:
+            return True
+        self.intraday.add(data)
+        self.feed_table = []  # rebuilt with this feed as intraday at the next bar
+        warnings.warn(
+            f"FinbotBroker: data {self._symbols.symbol(data)!r} is declared with a daily timeframe but its bars "
+            f"are {gap * 1440:g} minutes apart; its orders are timed by the bars' own timestamps "
+            "(pass timeframe=bt.TimeFrame.Minutes and compression to the feed to silence this)",
+            UserWarning, stacklevel=3)
+        return False

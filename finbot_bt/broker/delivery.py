@@ -1,0 +1,200 @@
+"""Core events out: what the strategy sees of each simulator event.
+
+An ``OrderAccepted`` submits and accepts the Backtrader order, an ``OrderFilled``
+executes it (sizes, prices, commission, P&L, the position) and a rejection,
+cancel or expiry ends it; each change queues a clone of the order for the
+strategy's ``notify_order``, as BackBroker does. Events of submissions made
+on a strategy's call (``checksubmit``) wait for the broker's next cycle.
+Other events change nothing on the Backtrader side.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+import backtrader as bt
+
+from finbot_bt.broker.bars import BarFeeder
+from finbot_bt.broker.convert import to_float, to_size
+from finbot_bt.broker.orders import OrderRouter
+from finbot_bt.contracts.enums import RejectionReason
+from finbot_bt.contracts.events import (
+    ExecutionEvent,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
+from finbot_bt.contracts.latency import LatencyConfig
+from finbot_bt.contracts.orders import Order
+from finbot_bt.execution.simulator import ExecutionSimulator
+
+
+class _Host(Protocol):
+    p: Any
+    sim: ExecutionSimulator
+    positions: Any
+
+    def notify(self, order: Any) -> None: ...
+
+    def getcommissioninfo(self, data: Any) -> Any: ...
+
+
+class NotificationDelivery:
+    """Applies the simulator's events to the Backtrader orders and positions of one run.
+
+    ``on_event`` is the simulator's listener. ``events`` records every event
+    (``record_events``); ``deferred`` holds the events that wait for the next
+    cycle; ``filler_sizes`` the sizes a Backtrader filler returned, by core id,
+    until their fill arrives.
+    """
+
+    __slots__ = ("_bars", "_host", "_latency", "_p", "_router", "deferred", "events", "filler_sizes")
+
+    def __init__(self, host: _Host, router: OrderRouter, bars: BarFeeder, latency: LatencyConfig) -> None:
+        self._host = host
+        self._p = host.p
+        self._router = router
+        self._bars = bars
+        self._latency = latency
+        self.events: list[ExecutionEvent] = []
+        self.deferred: list[ExecutionEvent] = []
+        self.filler_sizes: dict[str, Any] = {}
+
+    def on_event(self, event: ExecutionEvent) -> None:
+        if self._p.record_events:
+            self.events.append(event)
+        if self._router.in_submit and self._p.checksubmit:
+            self.deferred.append(event)
+        else:
+            self.apply(event)
+
+    def deliver_deferred(self) -> None:
+        """Apply the events that waited for this cycle."""
+        deferred, self.deferred = self.deferred, []
+        for event in deferred:
+            self.apply(event)
+
+    def apply(self, event: ExecutionEvent) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            getattr(self, handler)(event)
+
+    def _apply_accepted(self, event: OrderAccepted) -> None:
+        order = self._router.bt_orders.get(event.order.order_id)
+        if order is not None and order.status in (bt.Order.Created, bt.Order.Submitted):
+            if order.status == bt.Order.Created:
+                order.submit()
+            order.accept()
+            self._host.notify(order)
+
+    def _apply_terminal(self, event: OrderRejected | OrderCancelled | OrderExpired) -> None:
+        router = self._router
+        order = router.bt_orders.get(event.order.order_id)
+        if order is None or not order.alive():
+            return
+        if router.trailing and event.order.order_id in router.trailing:
+            follow_trail(order, event.order)  # trailed on this bar before its group cancelled it
+        if isinstance(event, OrderRejected):
+            if event.reason is RejectionReason.INSUFFICIENT_FUNDS:
+                order.margin()
+            else:
+                order.reject()
+            order.addinfo(reject_reason=event.reason.value, reject_message=event.message)
+        elif isinstance(event, OrderCancelled):
+            order.cancel()
+        else:
+            order.status = bt.Order.Expired
+            order.executed.dt = order.data.datetime[0]
+        self._host.notify(order)
+        router.forget(order)
+
+    def _apply_fill(self, event: OrderFilled) -> None:
+        order = self._router.bt_orders.get(event.order.order_id)
+        if order is None:
+            return
+        host = self._host
+        data = order.data
+        position = host.positions[data]
+        comminfo = host.getcommissioninfo(data)
+        execution = event.execution
+        price = to_float(execution.price)
+        # Sizes keep the strategy's type, as BackBroker: an int order executes int sizes.
+        # With a filler, BackBroker executes the size the filler returned (its type too).
+        filled = self.filler_sizes.pop(event.order.order_id, None) if self.filler_sizes else None
+        as_int = type(order.created.size if filled is None else filled) is int
+        closed = to_size(event.closed_quantity, as_int)
+        opened = to_size(event.opened_quantity, as_int)
+        # Backtrader's Position splits the size itself (a reversal closes the position's own size,
+        # an int): take its values, of its types, when they agree with the simulator's split.
+        _, _, split_opened, split_closed = position.pseudoupdate(closed + opened, price)
+        if split_opened == opened and split_closed == closed:
+            opened, closed = split_opened, split_closed
+        size = closed + opened
+        closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
+        openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
+        closedcomm = to_float(event.closed_commission)
+        openedcomm = to_float(execution.commission - event.closed_commission)
+        refused = closed and not opened and self._refused_reversal_size(order, filled, closed)
+        if refused:  # BackBroker reports the position the whole size would have made
+            psize, pprice, _, _ = position.pseudoupdate(refused, price)
+            position.update(size, price, data.datetime.datetime(0))
+        else:
+            psize, pprice, _, _ = position.update(size, price, data.datetime.datetime(0))
+        order.execute(self._execution_dt(order, execution.timestamp), size, price,
+                      closed, closedvalue, closedcomm, opened, openedvalue, openedcomm,
+                      comminfo.margin, to_float(event.realized_pnl), psize, pprice)
+        order.addcomminfo(comminfo)
+        host.notify(order)
+        if not order.alive():
+            self._router.forget(order)
+
+    def _refused_reversal_size(self, order: Any, filled: Any, closed: Any) -> Any:
+        # The size BackBroker's _execute tried when only the closing part of a reversal went
+        # through (the opening part refused for cash), or 0 if nothing was refused.
+        if filled is not None:
+            attempted = filled if order.isbuy() else -filled
+            if abs(attempted) > abs(order.executed.remsize):
+                attempted = order.executed.remsize
+        elif self._p.fill is not None and self._p.fill.volume_cap is not None:
+            return 0  # a core volume cap decided the size: not known here
+        else:
+            attempted = order.executed.remsize
+        return attempted if abs(attempted) > abs(closed) else 0
+
+    def _execution_dt(self, order: Any, timestamp: datetime) -> float:
+        if self._p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):
+            return float(order.created.dt)
+        if self._latency.is_instant:
+            if order.exectype == bt.Order.Close and timestamp < self._bars.last_ts.get(order.data, timestamp):
+                return float(order.data.datetime[-1])  # at the close noted on the bar before (BackBroker's ago=-1)
+            return float(order.data.datetime[0])
+        return float(bt.date2num(timestamp))
+
+    def follow_trails(self) -> None:
+        """Move each trailing order's ``created.price`` (and ``pricelimit``) with its trail, as BackBroker."""
+        sim = self._host.sim
+        for core_id, order in self._router.trailing.items():
+            core = sim.get_order(core_id)
+            if core is not None:
+                follow_trail(order, core)
+
+
+def follow_trail(order: Any, core: Order) -> None:
+    """Copy a core trailing order's current stop (and limit) onto its Backtrader order."""
+    if core.stop_price is not None:
+        order.created.price = to_float(core.stop_price)
+        if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
+            order.created.pricelimit = to_float(core.limit_price)
+
+
+# Event type -> how the broker applies it to Backtrader (other events change nothing there).
+_HANDLERS: dict[type[ExecutionEvent], str] = {
+    OrderAccepted: "_apply_accepted",
+    OrderFilled: "_apply_fill",
+    OrderRejected: "_apply_terminal",
+    OrderCancelled: "_apply_terminal",
+    OrderExpired: "_apply_terminal",
+}
