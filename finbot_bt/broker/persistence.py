@@ -361,9 +361,14 @@ def resume_session(broker: CheckpointedBroker, checkpointer: BrokerCheckpointer,
     sim.add_listener(broker._delivery.on_event)
     broker.sim = sim
     broker.resumed = True
-    router, symbols, bars = broker._router, broker._symbols, broker._bars
     for data in feeds:
-        symbols.symbol(data)
+        broker._symbols.symbol(data)
+    _restore_orders(broker, state)
+    _restore_account(broker, sim, state)
+
+
+def _restore_orders(broker: CheckpointedBroker, state: dict[str, Any]) -> None:
+    router, symbols = broker._router, broker._symbols
     rebuilt: dict[str, Any] = {}
     for desc in state["orders"]:
         data = symbols.datas.get(desc["symbol"])
@@ -383,6 +388,10 @@ def resume_session(broker: CheckpointedBroker, checkpointer: BrokerCheckpointer,
         status, order.status = order.status, pending["status"]
         broker.notify(order)
         order.status = status
+
+
+def _restore_account(broker: CheckpointedBroker, sim: ExecutionSimulator, state: dict[str, Any]) -> None:
+    symbols, bars = broker._symbols, broker._bars
     for symbol, position in sim.positions().items():
         data = symbols.datas.get(symbol)
         if data is None:
