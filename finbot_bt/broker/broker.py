@@ -327,7 +327,8 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # typ
             self._history.place_due(self)
         if self._bars.feed() and router.trailing:
             delivery.follow_trails()
-        self._apply_cash_additions()
+        if self._cash_addition:
+            self._apply_cash_additions()
         self._refresh_value()
 
     # ------------------------------------------------------------------ event log
