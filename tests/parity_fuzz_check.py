@@ -300,7 +300,10 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> s
     keeps the refused order's pseudo-execution, its cash (so BackBroker refuses
     a later order FinbotBroker accepts) and its position (so a later order that
     would close part of it frees margin, and BackBroker accepts what FinbotBroker
-    refuses).
+    refuses). Also when the first difference is only the ``created_price`` (or
+    ``created_pricelimit``) of a trailing order's ``Submitted`` notification and
+    that order's verdict, later on the same bar, is such a #2 difference.
+    #11 is recognised in :func:`compare` (:func:`children_left_by_oco`).
     """
     if stream != "log" or index >= min(len(back), len(finbot)):
         return ""
@@ -308,7 +311,24 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> s
     same_order_other_verdict = {x[2], y[2]} == {"Margin", "Accepted"} and x[14] == y[14] and x[0] == y[0]
     if same_order_other_verdict and any(e[0] == x[0] and e[2] == "Margin" for e in back[:index]):
         return "2"
+    if x[2] == y[2] == "Submitted" and x[14] == y[14] and _only_created_prices_differ(x, y):
+        # The Submitted clone shares ``created`` with the order (Backtrader copies orders shallowly):
+        # it shows the trail a trailing order took once accepted; the verdict below decides it.
+        later_back = next((i for i in range(index + 1, len(back)) if back[i][14] == x[14]), None)
+        later_finbot = next((e for e in finbot[index + 1:] if e[14] == x[14]), None)
+        if later_back is not None and later_finbot is not None:
+            v, w = back[later_back], later_finbot
+            if ({v[2], w[2]} == {"Margin", "Accepted"} and v[0] == w[0] == x[0]
+                    and any(e[0] == x[0] and e[2] == "Margin" for e in back[:later_back])):
+                return "2"
     return ""
+
+
+_CREATED_PRICES = (LOG_FIELDS.index("created_price"), LOG_FIELDS.index("created_pricelimit"))
+
+
+def _only_created_prices_differ(x: Any, y: Any) -> bool:
+    return all(same(a, b) for i, (a, b) in enumerate(zip(x, y, strict=True)) if i not in _CREATED_PRICES)
 
 
 # Statuses with which BackBroker runs an order's OCO check (_ococheck) in the same step.

@@ -215,3 +215,25 @@ def test_check_when_fuzz_seed_907_close_fill_cancels_bracket_parent_then_recogni
     divergence = check(scenario)
     assert divergence is not None and divergence.deliberate == "11" and divergence.bar == 10
     assert "children [5, 6]" in divergence.detail
+
+
+def _trail(bar: int, status: str, ref: int, created_price: float) -> tuple[Any, ...]:
+    entry = _entry(bar, status, ref)
+    return (*entry[:4], "StopTrail", *entry[5:16], created_price, entry[17], entry[18])
+
+
+def test_deliberate_when_trailing_order_refused_after_earlier_refusal_then_its_submitted_price_is_2() -> None:
+    # the Submitted clone shows the trail the order took: none in BackBroker, which refused it (#2)
+    back = [_entry(3, "Submitted", 1), _trail(3, "Submitted", 2, 5.0), _entry(3, "Margin", 1),
+            _trail(3, "Margin", 2, 5.0)]
+    finbot = [back[0], _trail(3, "Submitted", 2, 4.5), back[2], _trail(3, "Accepted", 2, 4.5)]
+    assert deliberate("log", back, finbot, 1) == "2"
+
+
+def test_deliberate_when_trailing_submitted_price_differs_and_both_accept_then_not_recognised() -> None:
+    back = [_entry(3, "Submitted", 1), _trail(3, "Submitted", 2, 5.0), _entry(3, "Margin", 1),
+            _trail(3, "Accepted", 2, 5.0)]
+    finbot = [back[0], _trail(3, "Submitted", 2, 4.5), back[2], _trail(3, "Accepted", 2, 4.5)]
+    assert deliberate("log", back, finbot, 1) == ""
+    no_refusal_before = [back[0], back[1], _entry(3, "Accepted", 1), _trail(3, "Margin", 2, 5.0)]
+    assert deliberate("log", no_refusal_before, [*finbot[:2], no_refusal_before[2], finbot[3]], 1) == ""
