@@ -173,6 +173,9 @@ class ExecutionSimulator:
         self._batch_positions: dict[str, tuple[Decimal, Decimal]] = {}
         self._bypass_checks = False
         self._stale: set[str] = set()
+        # Children whose parent filled during this market-data call: BackBroker activates them
+        # at its next cycle, so they are not tried before the next call.
+        self._activated: set[str] = set()
         self._in_pass = False  # inside the matching pass (orders tried in sequence)
 
     # ------------------------------------------------------------------ events
@@ -577,6 +580,7 @@ class ExecutionSimulator:
             self._batch_cash = None
             self._batch_positions = {}
             groups: dict[datetime, dict[str, Bar]] = {}
+            self._activated.clear()
             stale = self._stale
             stale.clear()
             stale.update(symbol for symbol in repeated if symbol in bars)
@@ -704,6 +708,8 @@ class ExecutionSimulator:
             if expire_at is not None and bar.timestamp > expire_at and working.live_from is not None:
                 self._venue_terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
                 continue
+            if working.order.order_id in self._activated:
+                continue  # activated by its parent's fill in this pass: it can expire, not yet trade
             live_from = working.live_from
             if working.session_end is not None:
                 if live_from is None or not working.active:
@@ -837,6 +843,8 @@ class ExecutionSimulator:
                 # Children trade from the next bar: the parent's bar is done.
                 if child.live_from is not None and self.clock is not None:
                     child.live_from = max(child.live_from, self.clock)
+                if self._in_pass:
+                    self._activated.add(child_id)
         if order.parent_id is not None:
             self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
