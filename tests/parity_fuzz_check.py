@@ -358,8 +358,9 @@ def children_left_by_oco(back: list[Any], finbot: list[Any],
     BackBroker's, after another member of the parent's OCO group (``links``) moved
     (a status with which BackBroker runs its OCO check), which cancels the parent
     without its children; FinbotBroker notifies the child ``Canceled`` after the
-    parent, where BackBroker notifies nothing of it, then or later, except its end
-    (``Canceled`` or ``Expired``) on a later bar: BackBroker left it ``Accepted``.
+    parent, where BackBroker notifies nothing more of it after the parent's
+    ``Canceled`` except its end (``Canceled`` or ``Expired``) on a later bar:
+    BackBroker left it ``Accepted``.
     """
     parent_of = {ref: parent for ref, (parent, _) in links.items() if parent is not None}
     group = _oco_groups(links)
@@ -374,8 +375,8 @@ def children_left_by_oco(back: list[Any], finbot: list[Any],
             continue
         by_group = any(x[0] == bar and x[14] != parent and group.get(x[14]) == group[parent]
                        and x[2] in _OCO_MOVES for x in back[:at])
-        accepted = any(x[14] == child and x[2] == "Accepted" and x[0] <= bar for x in back)
-        back_later = [x for x in back if x[14] == child and x[0] >= bar]
+        accepted = any(x[14] == child and x[2] == "Accepted" for x in back[:at])
+        back_later = [x for x in back[at + 1:] if x[14] == child]
         finbot_later = [e for e in finbot[j + 1:] if e[14] == child]
         zombie_end = all(x[0] > bar and x[2] in ("Canceled", "Expired") for x in back_later) and len(back_later) <= 1
         if by_group and accepted and zombie_end and not finbot_later:
@@ -385,7 +386,7 @@ def children_left_by_oco(back: list[Any], finbot: list[Any],
 
 def _drop_children_left_by_oco(back: list[Any], finbot: list[Any], refs: set[int]) -> tuple[list[Any], list[Any]]:
     first = {ref: min(e[0] for e in finbot if e[14] == ref and e[2] == "Canceled") for ref in refs}
-    keep_back = [x for x in back if not (x[14] in refs and x[0] > first[x[14]])]
+    keep_back = [x for x in back if not (x[14] in refs and x[0] > first[x[14]])]  # the later end only
     keep_finbot = [e for e in finbot if not (e[14] in refs and e[2] == "Canceled" and e[0] == first[e[14]])]
     return keep_back, keep_finbot
 

@@ -237,3 +237,12 @@ def test_deliberate_when_trailing_submitted_price_differs_and_both_accept_then_n
     assert deliberate("log", back, finbot, 1) == ""
     no_refusal_before = [back[0], back[1], _entry(3, "Accepted", 1), _trail(3, "Margin", 2, 5.0)]
     assert deliberate("log", no_refusal_before, [*finbot[:2], no_refusal_before[2], finbot[3]], 1) == ""
+
+
+def test_compare_when_bracket_placed_on_the_bar_its_group_cancels_the_parent_then_deliberate_11() -> None:
+    # fuzz seed 1154: submitted, accepted and cancelled by the group on one bar
+    placed = [(5, *e[1:]) for e in _PLACED_11]
+    back = [*placed, _entry(5, "Completed", 4), _entry(5, "Canceled", 1)]
+    finbot = [*back, _entry(5, "Canceled", 2), _entry(5, "Canceled", 3)]
+    divergence = compare(_result(back, _LINKS_11), _result(finbot, _LINKS_11))
+    assert divergence is not None and divergence.deliberate == "11"
