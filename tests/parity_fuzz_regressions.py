@@ -190,4 +190,17 @@ REGRESSIONS: dict[str, Scenario] = {
             Act(bar=16, kind='manual_bracket', args=(('data', 1), ('limit', 7), ('parent', 'Market'), ('price', None), ('side', 'buy'), ('size', 8), ('stop', -29), ('stopvalid', None), ('tag', 'b6'))),
         ),
     ),
+    # run 6, "other order notified (Back Completed / Finbot Completed)": one pass a cycle in submission
+    # order across feeds, whatever their bars' opens; shrunk from fuzz seed 836
+    "one_pass_over_feeds_in_submission_order": Scenario(
+        seed=836, mode=(('exactbars', False), ('preload', True), ('runonce', True)),
+        feeds=(
+            FeedSpec(name='B', seed=600075, bars=10, csv=True, drop=(2, 11, 20, 31, 54, 58), bars_per_day=26),
+            FeedSpec(name='C', seed=505684, bars=10, bars_per_day=26),
+        ),
+        actions=(
+            Act(bar=6, kind='manual_bracket', args=(('data', 1), ('limit', -40), ('limitvalid', None), ('parent', 'Market'), ('price', None), ('side', 'sell'), ('size', 20), ('stop', 29), ('stopvalid', ('datetime', 1440)), ('tag', 'b0'), ('valid', ('day',)))),
+            Act(bar=7, kind='manual_bracket', args=(('data', 0), ('limit', 33), ('parent', 'Limit'), ('price', 0), ('side', 'buy'), ('size', 60), ('stop', -28), ('tag', 'b1'), ('valid', ('datetime', 2880)))),
+        ),
+    ),
 }

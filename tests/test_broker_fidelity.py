@@ -727,3 +727,22 @@ def test_bracket_fuzz_when_parent_fills_on_a_lagging_feed_then_children_wait_for
     fills = [(e[0], e[4], e[7]) for e in expected["log"] if e[2] == "Completed"]
     assert fills == [(4, "Market", FRAME.open.iloc[1]), (5, "Limit", reachable)]
     assert_same(expected, got)
+
+
+def test_cycle_pass_when_orders_on_two_feeds_fill_in_one_cycle_then_notified_in_submission_order(
+        tmp_path: Any) -> None:
+    # Fuzz run 6 (seed 836). A CSV daily feed A (stamped 23:59:59.999989) next to a pandas feed B
+    # (midnight) advance in turn (B on odd bars, A on even ones). A market order on B, then a limit on A,
+    # are placed in an A cycle; in the next (B) cycle BackBroker's single pass over its pending queue
+    # fills the market order on B's new bar first, then the limit on A's last bar (whose open came
+    # earlier): submission order, not the order of the bars' opens.
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    placed = range(2, 40, 6)
+    plan = {bar: [lambda s: s.buy(data=s.datas[1], size=2),
+                  lambda s: s.buy(data=s.datas[0], size=3, exectype=O.Limit,
+                                  price=round(s.datas[0].close[0] * 1.05, 2))] for bar in placed}
+    expected, got = side_by_side(feeds, plan)
+    completed = [(e[0], e[1], e[4]) for e in expected["log"] if e[2] == "Completed"]
+    assert completed == [entry for bar in placed for entry in ((bar + 1, "B", "Market"), (bar + 1, "A", "Limit"))]
+    assert_same(expected, got)

@@ -579,16 +579,22 @@ class ExecutionSimulator:
         try:
             self._batch_cash = None
             self._batch_positions = {}
-            groups: dict[datetime, dict[str, Bar]] = {}
             self._activated.clear()
             stale = self._stale
             stale.clear()
             stale.update(symbol for symbol in repeated if symbol in bars)
-            for symbol, bar in bars.items():
-                groups.setdefault(self._open_time(symbol, bar), {})[symbol] = bar
-            for open_time in sorted(groups):
-                self._drain(open_time)
-                self._match_bars(groups[open_time], open_time)
+            open_times = {symbol: self._open_time(symbol, bar) for symbol, bar in bars.items()}
+            if self.latency.is_instant:
+                # Nothing travels: one pass over every bar in submission order, as BackBroker
+                # walks its pending queue once a cycle whatever the feeds' times.
+                self._match_bars(bars, open_times)
+            else:
+                groups: dict[datetime, dict[str, Bar]] = {}
+                for symbol, bar in bars.items():
+                    groups.setdefault(open_times[symbol], {})[symbol] = bar
+                for open_time in sorted(groups):
+                    self._drain(open_time)
+                    self._match_bars(groups[open_time], open_times)
             self._drain(timestamp)
             self._expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in self._stale})
             for symbol, bar in bars.items():
@@ -672,7 +678,7 @@ class ExecutionSimulator:
             for index in indexes:
                 index.refile([])
 
-    def _match_bars(self, bars: dict[str, Bar], open_time: datetime) -> None:
+    def _match_bars(self, bars: dict[str, Bar], open_times: Mapping[str, datetime]) -> None:
         """Try every open order on these bars' symbols, in submission order.
 
         Like BackBroker's single pass over its pending queue: each order is
@@ -692,18 +698,20 @@ class ExecutionSimulator:
             candidates.sort(key=_by_sequence)
         self._in_pass = True
         try:
-            self._match_candidates(candidates, bars, open_time)
+            self._match_candidates(candidates, bars, open_times)
         finally:
             self._in_pass = False
             for index in indexes:
                 index.refile(candidates)
 
-    def _match_candidates(self, candidates: list[WorkingOrder], bars: dict[str, Bar], open_time: datetime) -> None:
+    def _match_candidates(self, candidates: list[WorkingOrder], bars: dict[str, Bar],
+                          open_times: Mapping[str, datetime]) -> None:
         used: dict[str, Decimal] = {}
         for working in candidates:
             if working.terminal is not None:
                 continue
             bar = bars[working.order.symbol]
+            open_time = open_times[working.order.symbol]
             expire_at = working.order.expire_at
             if expire_at is not None and bar.timestamp > expire_at and working.live_from is not None:
                 self._venue_terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
