@@ -567,7 +567,9 @@ class ExecutionSimulator:
         ``repeated`` names symbols whose bar is their last one again (their market had
         no new bar): as Backtrader does, working orders are tried on it again, even those
         placed after it (market orders only under cheat-on-close), and their validity is
-        judged by that bar's time. Returns the events this call produced, in order.
+        judged by that bar's time. With zero latency every order is tried once, in submission
+        order across symbols (Backtrader's single pass); otherwise bars are taken by their open,
+        delivering what arrives in between. Returns the events this call produced, in order.
         """
         bars = self._coerce_bars(timestamp, prices)
         self._advance_clock(timestamp)
