@@ -227,4 +227,19 @@ REGRESSIONS: dict[str, Scenario] = {
             Act(bar=5, kind='order', args=(('data', 0), ('exectype', 'Close'), ('price', 6), ('side', 'buy'), ('size', 90), ('tag', 't1'), ('valid', None)), phase='open'),
         ),
     ),
+    # run 6, "other order notified (Back Submitted / Finbot Partial)": with a filler, a Close order on a feed
+    # with no new bar is sized on the bar before its last one, and a market order's rest is filled again on a
+    # bar its feed's time maps to the order's own time; shrunk from fuzz seed 988
+    "filler_on_a_bar_passed_again_close_and_market": Scenario(
+        seed=988, cash=1000000.0, mode=(('exactbars', False), ('preload', True), ('runonce', True)), filler=(('kind', 'FixedSize'), ('size', 3)),
+        feeds=(
+            FeedSpec(name='A', seed=87588, bars=10, csv=True, bars_per_day=26),
+            FeedSpec(name='B', seed=306092, bars=9, csv=True, start_offset=1, bars_per_day=26),
+            FeedSpec(name='C', seed=551324, bars=10, drop=(1, 10), bars_per_day=26),
+        ),
+        actions=(
+            Act(bar=5, kind='order', args=(('data', 0), ('exectype', 'Close'), ('price', -2), ('side', 'sell'), ('size', 8), ('tag', 't2'), ('valid', None))),
+            Act(bar=8, kind='order', args=(('data', 1), ('exectype', 'Market'), ('side', 'buy'), ('size', 8), ('tag', 't3'), ('valid', ('delta', 2880)))),
+        ),
+    ),
 }

@@ -163,6 +163,7 @@ class ExecutionSimulator:
         self._children: dict[str, list[str]] = {}
         self._oco: dict[str, list[str]] = {}
         self._last_bar: dict[str, Bar] = {}
+        self._bar_before: dict[str, Bar] = {}  # each symbol's bar before its last one
         self._last_price: dict[str, Decimal] = {}
         self._order_counter = 0
         self._event_sequence = 0
@@ -569,7 +570,9 @@ class ExecutionSimulator:
         ``repeated`` names symbols whose bar is their last one again (their market had
         no new bar): as Backtrader does, working orders are tried on it again, even those
         placed after it (market orders only under cheat-on-close), and their validity is
-        judged by that bar's time. Returns the events this call produced, in order.
+        judged by that bar's time. With zero latency every order is tried once, in submission
+        order across symbols (Backtrader's single pass); otherwise bars are taken by their open,
+        delivering what arrives in between. Returns the events this call produced, in order.
         """
         bars = self._coerce_bars(timestamp, prices)
         self._advance_clock(timestamp)
@@ -599,6 +602,8 @@ class ExecutionSimulator:
             self._expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in self._stale})
             for symbol, bar in bars.items():
                 self.portfolio.mark_to_market(symbol, bar.close)
+                if symbol not in self._stale and symbol in self._last_bar:
+                    self._bar_before[symbol] = self._last_bar[symbol]
                 self._last_bar[symbol] = bar
                 self._last_price[symbol] = bar.close
             if self.risk is not None:
@@ -725,11 +730,12 @@ class ExecutionSimulator:
             elif working.order.symbol in self._stale:
                 # The symbol's last bar, passed again (its market had no new bar): like BackBroker,
                 # working orders are tried on it again, a market order only under cheat-on-close or
-                # if that bar came after it (a rest the volume cap left, as BackBroker fills it again).
+                # if that bar came after it (a rest the volume cap left, as BackBroker fills it again;
+                # a part filled means so even when feeds' times map that bar to the order's time).
                 if live_from is None or not working.active or (
                         working.match.order_type is OrderType.MARKET and working.fixed_price is None
                         and not self.fill.market_at_last_close and not self.fill.market_on_repeated_bar
-                        and bar.timestamp <= live_from):
+                        and bar.timestamp <= live_from and working.venue_filled == 0):
                     continue
             elif live_from is None or live_from > open_time or not working.active:
                 continue
@@ -756,8 +762,10 @@ class ExecutionSimulator:
             if cap is not None:
                 source = bar
                 if match.fill_time is not None and working.session_end is not None:
-                    # Backtrader's Close filled at the close noted before: sized on the bar before (ago=-1)
-                    source = self._last_bar.get(order.symbol, bar)
+                    # Backtrader's Close filled at the close noted before: sized on the bar before (ago=-1),
+                    # the one before the last for a bar passed again
+                    before = self._bar_before if order.symbol in self._stale else self._last_bar
+                    source = before.get(order.symbol, bar)
                 quantity = cap.available(order, remaining, match.price, source, used)
             if order.time_in_force is TimeInForce.FOK and quantity < remaining:
                 quantity = ZERO
