@@ -658,6 +658,33 @@ def test_divergence_11_when_oco_fill_cancels_a_bracket_parent_then_finbot_cancel
         [e for e in expected["log"] if e[0] > 4 or e[2] != "Canceled"]
 
 
+def test_divergence_11_when_strategy_cancels_an_oco_member_then_finbot_cancels_the_bracket_children_too() -> None:
+    # Fuzz seed 132: BackBroker runs the same OCO check when a member is cancelled by the strategy
+    # (or refused for cash): the bracket parent in the group is cancelled, its children stay Accepted
+    # forever. FinbotBroker cancels them with the parent. Nothing else differs.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        s.kept["bracket"] = s.buy_bracket(size=5, price=round(close * 0.5, 2), stopprice=round(close * 0.45, 2),
+                                          limitprice=round(close * 1.5, 2))
+        s.kept["member"] = s.buy(size=1, exectype=O.Limit, price=round(close * 0.5, 2), oco=s.kept["bracket"][0])
+
+    class KeepOrders(Recorder):
+        def stop(self) -> None:
+            self.trades.append(("alive", *(o.alive() for o in self.kept["bracket"])))
+
+    expected, got = side_by_side(daily, {3: [place], 6: [lambda s: s.cancel(s.kept["member"])]},
+                                 strategy=KeepOrders)
+    back_ends = [(e[0], e[2], e[4]) for e in expected["log"] if e[2] == "Canceled"]
+    finbot_ends = [(e[0], e[2], e[4]) for e in got["log"] if e[2] == "Canceled"]
+    assert back_ends == [(7, "Canceled", "Limit"), (7, "Canceled", "Limit")]  # the member, then the parent
+    assert finbot_ends == [*back_ends, (7, "Canceled", "Stop"), (7, "Canceled", "Limit")]
+    assert expected["trades"][-1] == ("alive", False, True, True)  # BackBroker: children left working
+    assert got["trades"][-1] == ("alive", False, False, False)
+    assert_same({k: v for k, v in expected.items() if k not in ("log", "trades")},
+                {k: v for k, v in got.items() if k not in ("log", "trades")})
+    assert [e for e in got["log"] if e[2] != "Canceled"] == [e for e in expected["log"] if e[2] != "Canceled"]
+
+
 def test_divergence_11_when_oco_fill_cancels_parent_and_others_then_children_cancel_after_the_group() -> None:
     # Fuzz F23: the extra Canceled notifications of deliberate difference 11 come after the whole
     # OCO group's, so that without them the stream is BackBroker's.
@@ -710,4 +737,98 @@ def test_calendars_fuzz_f7_when_cheat_on_open_and_order_feed_has_no_new_bar_then
     stale = [e for e in expected["log"] if e[2] == "Completed" and e[1] == "B"
              and bt.num2date(e[13]).date() < FRAME.index[e[0] - 1].date()]
     assert len(stale) >= 5
+    assert_same(expected, got)
+
+
+def test_bracket_fuzz_when_parent_fills_on_a_lagging_feed_then_children_wait_for_the_next_cycle(tmp_path: Any) -> None:
+    # Fuzz seed 1148: a CSV daily feed A next to a pandas daily feed B. A bracket on A placed while A lags
+    # has its market parent filled on A's next bar; BackBroker activates the children at its next cycle,
+    # where A has no new bar, and tries them on that same A bar again: the limit child fills one cycle
+    # after its parent, not in the parent's pass (the bar's open is moved to the clock there, see F10).
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    reachable = round(FRAME.high.iloc[1] - 0.01, 2)  # the sell limit is inside the parent's bar
+    plan = {3: [lambda s: s.buy_bracket(data=s.datas[0], size=4, exectype=O.Market,
+                                        stopprice=round(FRAME.low.iloc[1] * 0.5, 2), limitprice=reachable)]}
+    expected, got = side_by_side(feeds, plan)
+    fills = [(e[0], e[4], e[7]) for e in expected["log"] if e[2] == "Completed"]
+    assert fills == [(4, "Market", FRAME.open.iloc[1]), (5, "Limit", reachable)]
+    assert_same(expected, got)
+
+
+def test_cycle_pass_when_orders_on_two_feeds_fill_in_one_cycle_then_notified_in_submission_order(
+        tmp_path: Any) -> None:
+    # Fuzz run 6 (seed 836). A CSV daily feed A (stamped 23:59:59.999989) next to a pandas feed B
+    # (midnight) advance in turn (B on odd bars, A on even ones). A market order on B, then a limit on A,
+    # are placed in an A cycle; in the next (B) cycle BackBroker's single pass over its pending queue
+    # fills the market order on B's new bar first, then the limit on A's last bar (whose open came
+    # earlier): submission order, not the order of the bars' opens.
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    placed = range(2, 40, 6)
+    plan = {bar: [lambda s: s.buy(data=s.datas[1], size=2),
+                  lambda s: s.buy(data=s.datas[0], size=3, exectype=O.Limit,
+                                  price=round(s.datas[0].close[0] * 1.05, 2))] for bar in placed}
+    expected, got = side_by_side(feeds, plan)
+    completed = [(e[0], e[1], e[4]) for e in expected["log"] if e[2] == "Completed"]
+    assert completed == [entry for bar in placed for entry in ((bar + 1, "B", "Market"), (bar + 1, "A", "Limit"))]
+    assert_same(expected, got)
+
+
+@pytest.mark.parametrize(("bar", "cash", "verdict"), [(3, 9690, "Completed"), (4, 9700, "Margin")],
+                         ids=["gap_down_fits_at_open", "gap_up_refused_at_open"])
+def test_cheat_on_open_fuzz_when_market_order_from_next_then_funds_checked_at_the_next_open(
+        bar: int, cash: float, verdict: str) -> None:
+    # Fuzz seed 1415: under cheat-on-open BackBroker's submission check values a market order at its
+    # data's open when the check runs (the next bar's), not at the close it was created on.
+    assert FRAME.open.iloc[3] * 100 < 9690 < FRAME.close.iloc[2] * 100
+    assert FRAME.close.iloc[3] * 100 < 9700 < FRAME.open.iloc[4] * 100
+    expected, got = side_by_side(daily, {bar: [lambda s: s.buy(size=100)]}, cheat_on_open=True,
+                                 on_start=lambda s: s.broker.setcash(cash))
+    assert [e[2] for e in expected["log"]] == ["Submitted", "Accepted" if verdict == "Completed" else "Margin",
+                                               *(["Completed"] if verdict == "Completed" else [])]
+    assert_same(expected, got)
+
+
+def test_cheat_on_open_fuzz_when_priced_close_order_from_next_open_then_funds_checked_at_its_price() -> None:
+    # Fuzz seed 1271: an order from next_open() that is not a market order is valued at its created
+    # price (here a Close order given a price), as BackBroker's check does; it was not checked at all.
+    price = round(FRAME.close.iloc[4] * 1.5, 2)
+    plan_open = {5: [lambda s: s.buy(size=100, exectype=O.Close, price=price)]}
+    assert FRAME.high.max() * 100 < 12000 < price * 100
+    expected, got = side_by_side(daily, {}, plan_open=plan_open, cheat_on_open=True,
+                                 on_start=lambda s: s.broker.setcash(12000))
+    assert [e[2] for e in expected["log"]] == ["Submitted", "Margin"]
+    assert_same(expected, got)
+
+
+def test_close_when_filler_sizes_it_on_a_bar_passed_again_then_sized_on_the_bar_before_it(tmp_path: Any) -> None:
+    # Fuzz run 6 (seed 988). A Close order on the CSV feed A (next to a pandas feed B, so A has a new bar
+    # every other cycle) fills at the close noted on the bar before, and BackBroker's filler sizes it with
+    # ago=-1: in a cycle where A has no new bar, that is the bar before A's last one, not A's last one.
+    frame = make_ohlcv(60, seed=3, zero_volume_every=3)
+    path = write_bt_csv(frame, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    plan = {bar: [lambda s: s.sell(data=s.datas[0], size=5, exectype=O.Close)] for bar in range(2, 50, 8)}
+    expected, got = side_by_side(feeds, plan, on_start=lambda s: s.broker.set_filler(
+        bt.broker.fillers.FixedSize(size=2)))
+    fills = [(e[0], e[2]) for e in expected["log"] if e[2] in ("Partial", "Completed")]
+    assert len(fills) >= 12 and any(bar % 2 for bar, _ in fills)  # some fills in cycles where A is idle
+    assert_same(expected, got)
+
+
+def test_market_when_filler_leaves_a_rest_on_a_bar_stamped_like_the_order_then_refilled_on_it(
+        tmp_path: Any) -> None:
+    # Fuzz run 6 (seed 988). A market order on the CSV feed A placed in a cycle of the pandas feed B:
+    # A's next bar (23:59:59.999989) and B's bar (midnight) of the same day both map to that day's close,
+    # the order's own time. BackBroker fills the filler's share on A's bar, then again on it in the next
+    # cycle, where A has no new bar (the bar came after the order).
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    plan = {bar: [lambda s: s.buy(data=s.datas[0], size=6)] for bar in range(3, 40, 8)}
+    expected, got = side_by_side(feeds, plan, on_start=lambda s: s.broker.set_filler(
+        bt.broker.fillers.FixedSize(size=2)))
+    fills = [(e[0], e[2]) for e in expected["log"] if e[2] in ("Partial", "Completed")]
+    assert fills == [entry for bar in range(3, 40, 8)
+                     for entry in ((bar + 1, "Partial"), (bar + 2, "Partial"), (bar + 3, "Completed"))]
     assert_same(expected, got)

@@ -50,8 +50,8 @@ class OrderRouter:
     call (their notifications wait for the next cycle).
     """
 
-    __slots__ = ("_bars", "_expiry_memo", "_host", "_symbols", "bt_orders", "core_ids", "held", "in_submit",
-                 "oco_leader", "to_submit", "trailing")
+    __slots__ = ("_bars", "_expiry_memo", "_host", "_open_checked", "_symbols", "bt_orders", "core_ids", "held",
+                 "in_submit", "oco_leader", "to_submit", "trailing")
 
     def __init__(self, host: _Host, symbols: SymbolTable, bars: BarFeeder) -> None:
         self._host = host
@@ -63,6 +63,7 @@ class OrderRouter:
         self.trailing: dict[str, Any] = {}
         self.held: dict[int, list[Any]] = {}
         self.to_submit: collections.deque[tuple[int, Any]] = collections.deque()
+        self._open_checked: dict[int, Any] = {}  # order ref -> data: a cheat-on-open market order's check
         self.in_submit = False
         self._expiry_memo: tuple[tuple[float, float, bool, Any], datetime] | None = None
 
@@ -145,6 +146,8 @@ class OrderRouter:
             # As BackBroker, submitted orders are checked (cash, risk) at the broker's next cycle:
             # a setcash or add_cash made after the order in the same next() counts.
             self.to_submit.append((order.ref, submission))
+            if p.coo and order.exectype == bt.Order.Market:
+                self._open_checked[order.ref] = data
         else:
             self._submit_now(submission)
         return order
@@ -162,7 +165,13 @@ class OrderRouter:
         self.in_submit = defer
         try:
             while self.to_submit:
-                self._submit_now(self.to_submit.popleft()[1])
+                ref, submission = self.to_submit.popleft()
+                data = self._open_checked.pop(ref, None) if self._open_checked else None
+                if data is not None and finite_positive(data.open[0]):
+                    # Cheat-on-open: BackBroker's check values a market order at its data's
+                    # open when the check runs (the bar after the order's, for one from next()).
+                    submission.keywords["funds_price"] = to_decimal(data.open[0])
+                self._submit_now(submission)
         finally:
             self.in_submit = False
 
@@ -205,14 +214,12 @@ class OrderRouter:
             bar = bar_from_data(data, ts, daily, p.session_open, bars.last_ts.get(data))
             if bar is not None:
                 open_time = bar.open_time or bars.last_ts.get(data) or now
-                reference = bar.open if order.exectype == bt.Order.Market else None
-                return max(open_time, now), reference
+                if order.exectype == bt.Order.Market:
+                    return max(open_time, now), bar.open
+                return max(open_time, now), _created_price(order)
         # BackBroker's submission check values every order at ``created.price``
         # (the creation close for market orders, else the order's own price).
-        price = order.created.price
-        if price is None or not 0 < price < math.inf:
-            return now, None
-        return now, to_decimal(price)
+        return now, _created_price(order)
 
     # ------------------------------------------------------------------ cancelling and lookups
     def cancel(self, order: Any) -> bool:
@@ -250,6 +257,13 @@ class OrderRouter:
         core_id = self.core_ids.get(order.ref)
         tracked = self.bt_orders.get(core_id) if core_id is not None else None
         return int((tracked or order).status)
+
+
+def _created_price(order: Any) -> Decimal | None:
+    price = order.created.price
+    if price is None or not 0 < price < math.inf:
+        return None
+    return to_decimal(price)
 
 
 def refuse_compensation(data: Any) -> None:

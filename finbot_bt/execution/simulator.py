@@ -163,6 +163,7 @@ class ExecutionSimulator:
         self._children: dict[str, list[str]] = {}
         self._oco: dict[str, list[str]] = {}
         self._last_bar: dict[str, Bar] = {}
+        self._bar_before: dict[str, Bar] = {}  # each symbol's bar before its last one
         self._last_price: dict[str, Decimal] = {}
         self._order_counter = 0
         self._event_sequence = 0
@@ -173,6 +174,9 @@ class ExecutionSimulator:
         self._batch_positions: dict[str, tuple[Decimal, Decimal]] = {}
         self._bypass_checks = False
         self._stale: set[str] = set()
+        # Children whose parent filled during this market-data call: BackBroker activates them
+        # at its next cycle, so they are not tried before the next call.
+        self._activated: set[str] = set()
         self._in_pass = False  # inside the matching pass (orders tried in sequence)
 
     # ------------------------------------------------------------------ events
@@ -566,7 +570,9 @@ class ExecutionSimulator:
         ``repeated`` names symbols whose bar is their last one again (their market had
         no new bar): as Backtrader does, working orders are tried on it again, even those
         placed after it (market orders only under cheat-on-close), and their validity is
-        judged by that bar's time. Returns the events this call produced, in order.
+        judged by that bar's time. With zero latency every order is tried once, in submission
+        order across symbols (Backtrader's single pass); otherwise bars are taken by their open,
+        delivering what arrives in between. Returns the events this call produced, in order.
         """
         bars = self._coerce_bars(timestamp, prices)
         self._advance_clock(timestamp)
@@ -576,19 +582,28 @@ class ExecutionSimulator:
         try:
             self._batch_cash = None
             self._batch_positions = {}
-            groups: dict[datetime, dict[str, Bar]] = {}
+            self._activated.clear()
             stale = self._stale
             stale.clear()
             stale.update(symbol for symbol in repeated if symbol in bars)
-            for symbol, bar in bars.items():
-                groups.setdefault(self._open_time(symbol, bar), {})[symbol] = bar
-            for open_time in sorted(groups):
-                self._drain(open_time)
-                self._match_bars(groups[open_time], open_time)
+            open_times = {symbol: self._open_time(symbol, bar) for symbol, bar in bars.items()}
+            if self.latency.is_instant:
+                # Nothing travels: one pass over every bar in submission order, as BackBroker
+                # walks its pending queue once a cycle whatever the feeds' times.
+                self._match_bars(bars, open_times)
+            else:
+                groups: dict[datetime, dict[str, Bar]] = {}
+                for symbol, bar in bars.items():
+                    groups.setdefault(open_times[symbol], {})[symbol] = bar
+                for open_time in sorted(groups):
+                    self._drain(open_time)
+                    self._match_bars(groups[open_time], open_times)
             self._drain(timestamp)
             self._expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in self._stale})
             for symbol, bar in bars.items():
                 self.portfolio.mark_to_market(symbol, bar.close)
+                if symbol not in self._stale and symbol in self._last_bar:
+                    self._bar_before[symbol] = self._last_bar[symbol]
                 self._last_bar[symbol] = bar
                 self._last_price[symbol] = bar.close
             if self.risk is not None:
@@ -668,7 +683,7 @@ class ExecutionSimulator:
             for index in indexes:
                 index.refile([])
 
-    def _match_bars(self, bars: dict[str, Bar], open_time: datetime) -> None:
+    def _match_bars(self, bars: dict[str, Bar], open_times: Mapping[str, datetime]) -> None:
         """Try every open order on these bars' symbols, in submission order.
 
         Like BackBroker's single pass over its pending queue: each order is
@@ -688,22 +703,26 @@ class ExecutionSimulator:
             candidates.sort(key=_by_sequence)
         self._in_pass = True
         try:
-            self._match_candidates(candidates, bars, open_time)
+            self._match_candidates(candidates, bars, open_times)
         finally:
             self._in_pass = False
             for index in indexes:
                 index.refile(candidates)
 
-    def _match_candidates(self, candidates: list[WorkingOrder], bars: dict[str, Bar], open_time: datetime) -> None:
+    def _match_candidates(self, candidates: list[WorkingOrder], bars: dict[str, Bar],
+                          open_times: Mapping[str, datetime]) -> None:
         used: dict[str, Decimal] = {}
         for working in candidates:
             if working.terminal is not None:
                 continue
             bar = bars[working.order.symbol]
+            open_time = open_times[working.order.symbol]
             expire_at = working.order.expire_at
             if expire_at is not None and bar.timestamp > expire_at and working.live_from is not None:
                 self._venue_terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
                 continue
+            if working.order.order_id in self._activated:
+                continue  # activated by its parent's fill in this pass: it can expire, not yet trade
             live_from = working.live_from
             if working.session_end is not None:
                 if live_from is None or not working.active:
@@ -711,11 +730,12 @@ class ExecutionSimulator:
             elif working.order.symbol in self._stale:
                 # The symbol's last bar, passed again (its market had no new bar): like BackBroker,
                 # working orders are tried on it again, a market order only under cheat-on-close or
-                # if that bar came after it (a rest the volume cap left, as BackBroker fills it again).
+                # if that bar came after it (a rest the volume cap left, as BackBroker fills it again;
+                # a part filled means so even when feeds' times map that bar to the order's time).
                 if live_from is None or not working.active or (
                         working.match.order_type is OrderType.MARKET and working.fixed_price is None
                         and not self.fill.market_at_last_close and not self.fill.market_on_repeated_bar
-                        and bar.timestamp <= live_from):
+                        and bar.timestamp <= live_from and working.venue_filled == 0):
                     continue
             elif live_from is None or live_from > open_time or not working.active:
                 continue
@@ -742,8 +762,10 @@ class ExecutionSimulator:
             if cap is not None:
                 source = bar
                 if match.fill_time is not None and working.session_end is not None:
-                    # Backtrader's Close filled at the close noted before: sized on the bar before (ago=-1)
-                    source = self._last_bar.get(order.symbol, bar)
+                    # Backtrader's Close filled at the close noted before: sized on the bar before (ago=-1),
+                    # the one before the last for a bar passed again
+                    before = self._bar_before if order.symbol in self._stale else self._last_bar
+                    source = before.get(order.symbol, bar)
                 quantity = cap.available(order, remaining, match.price, source, used)
             if order.time_in_force is TimeInForce.FOK and quantity < remaining:
                 quantity = ZERO
@@ -837,6 +859,8 @@ class ExecutionSimulator:
                 # Children trade from the next bar: the parent's bar is done.
                 if child.live_from is not None and self.clock is not None:
                     child.live_from = max(child.live_from, self.clock)
+                if self._in_pass:
+                    self._activated.add(child_id)
         if order.parent_id is not None:
             self._cancel_group(self._children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
