@@ -327,9 +327,9 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int,
             if ({v[2], w[2]} == {"Margin", "Accepted"} and v[0] == w[0] == x[0]
                     and any(e[0] == x[0] and e[2] == "Margin" for e in back[:later_back])):
                 return "2"
-    if links and x[14] == y[14] and x[0] == y[0] and y[2] == "Canceled" and x[2] in ("Completed", "Partial"):
-        if _left_its_oco_group(back[:index], x[14], links):
-            return "12"
+    if (links and x[14] == y[14] and x[0] == y[0] and y[2] == "Canceled" and x[2] in ("Completed", "Partial")
+            and _left_its_oco_group(back[:index], x[14], links)):
+        return "12"
     return ""
 
 
