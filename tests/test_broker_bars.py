@@ -33,7 +33,7 @@ def test_bar_feeder_when_no_feed_has_a_bar_then_nothing_reaches_the_simulator() 
     sim = simulator()
     host = SimpleNamespace(p=SimpleNamespace(session_open=time(9, 30), session_close=time(16, 0)), sim=sim)
     feeder = BarFeeder(host, SymbolTable(lambda data: bt.CommInfoBase()), resolve_latency(None))
-    assert feeder.feed() is False
+    assert feeder.feed({}) is False
     assert (feeder.now, sim.clock) == (None, None)
 
 

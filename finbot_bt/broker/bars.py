@@ -64,8 +64,17 @@ class BarFeeder:
     def is_daily(self, data: Any) -> bool:
         return is_daily(data) and data not in self.intraday
 
-    def feed(self) -> bool:
-        """Pass this cycle's bars to the simulator; False when no feed has had a bar yet."""
+    def time_new_bars(self) -> dict[Any, bool]:
+        """Whether each daily-declared feed with a new bar is daily, judged once per bar (pass it to :meth:`feed`)."""
+        last_len = self.last_len
+        return {data: self._bars_are_daily(data, data.datetime) for data in self.feeds()
+                if len(data) > last_len.get(data, 0) and self.is_daily(data)}
+
+    def feed(self, timed: dict[Any, bool]) -> bool:
+        """Pass this cycle's bars to the simulator; False when no feed has had a bar yet.
+
+        ``timed`` holds the feeds :meth:`time_new_bars` already judged this cycle.
+        """
         host, symbols = self._host, self._symbols
         bars: dict[str, Bar] = {}
         now = self.now
@@ -95,7 +104,7 @@ class BarFeeder:
             if stamp is None:
                 stamp = stamps[key] = line.datetime(0)
             if daily:
-                daily = self._bars_are_daily(data, line)
+                daily = timed[data] if data in timed else self._bars_are_daily(data, line)
             ts = core_time(stamp, daily, session_close)
             previous = last_ts.get(data)
             last_ts[data] = ts

@@ -321,11 +321,15 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # typ
         delivery, router = self._delivery, self._router
         if delivery.deferred:
             delivery.deliver_deferred()
+        timed: dict[Any, bool] = {}
         if router.to_submit:
+            # Orders are timed (validity, session end) as they are flushed: judge first whether the
+            # feeds' new bars show a daily-declared feed to be intraday (fuzz seed 2225).
+            timed = self._bars.time_new_bars()
             router.flush(defer=False)
         if self._history.entries:
             self._history.place_due(self)
-        if self._bars.feed() and router.trailing:
+        if self._bars.feed(timed) and router.trailing:
             delivery.follow_trails()
         if self._cash_addition:
             self._apply_cash_additions()

@@ -132,12 +132,18 @@ class NotificationDelivery:
         _, _, split_opened, split_closed = position.pseudoupdate(closed + opened, price)
         if split_opened == opened and split_closed == closed:
             opened, closed = split_opened, split_closed
+        refused = closed and not opened and self._refused_reversal_size(order, filled, closed)
+        if refused:
+            # BackBroker executes the closing part of the size it tried, of that split's type
+            # (a float position makes it a float; fuzz seed 816).
+            tried_closed = position.pseudoupdate(refused, price)[3]
+            if tried_closed == closed:
+                closed = tried_closed
         size = closed + opened
         closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
         closedcomm = to_float(event.closed_commission)
         openedcomm = to_float(execution.commission - event.closed_commission)
-        refused = closed and not opened and self._refused_reversal_size(order, filled, closed)
         if refused:  # BackBroker reports the position the whole size would have made
             psize, pprice, _, _ = position.pseudoupdate(refused, price)
             position.update(size, price, data.datetime.datetime(0))

@@ -12,6 +12,7 @@ the checkpoints read.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import math
 from datetime import datetime
@@ -50,8 +51,8 @@ class OrderRouter:
     call (their notifications wait for the next cycle).
     """
 
-    __slots__ = ("_bars", "_expiry_memo", "_host", "_open_checked", "_symbols", "bt_orders", "core_ids", "held",
-                 "in_submit", "oco_leader", "to_submit", "trailing")
+    __slots__ = ("_bars", "_expiry_memo", "_host", "_open_checked", "_symbols", "_timed_daily", "bt_orders",
+                 "core_ids", "held", "in_submit", "oco_leader", "to_submit", "trailing")
 
     def __init__(self, host: _Host, symbols: SymbolTable, bars: BarFeeder) -> None:
         self._host = host
@@ -64,6 +65,8 @@ class OrderRouter:
         self.held: dict[int, list[Any]] = {}
         self.to_submit: collections.deque[tuple[int, Any]] = collections.deque()
         self._open_checked: dict[int, Any] = {}  # order ref -> data: a cheat-on-open market order's check
+        # order ref -> (order, data): timed as daily before its feed could be told intraday (first bar, no preload)
+        self._timed_daily: dict[int, tuple[Any, Any]] = {}
         self.in_submit = False
         self._expiry_memo: tuple[tuple[float, float, bool, Any], datetime] | None = None
 
@@ -146,6 +149,8 @@ class OrderRouter:
             # As BackBroker, submitted orders are checked (cash, risk) at the broker's next cycle:
             # a setcash or add_cash made after the order in the same next() counts.
             self.to_submit.append((order.ref, submission))
+            if (order.valid or order.exectype == bt.Order.Close) and self._bars.is_daily(data) and len(data) < 2:
+                self._timed_daily[order.ref] = (order, data)
             if p.coo and order.exectype == bt.Order.Market:
                 self._open_checked[order.ref] = data
         else:
@@ -171,9 +176,24 @@ class OrderRouter:
                     # Cheat-on-open: BackBroker's check values a market order at its data's
                     # open when the check runs (the bar after the order's, for one from next()).
                     submission.keywords["funds_price"] = to_decimal(data.open[0])
+                if self._timed_daily:
+                    submission = self._retimed(ref, submission)
                 self._submit_now(submission)
         finally:
             self.in_submit = False
+
+    def _retimed(self, ref: int, submission: Any) -> Any:
+        # An order placed on its feed's first bar without preload was timed as daily; if the feed's
+        # next bar showed it intraday (fuzz seed 2225), time its validity and session end again.
+        entry = self._timed_daily.pop(ref, None)
+        if entry is None or self._bars.is_daily(entry[1]):
+            return submission
+        order, data = entry
+        core_order = submission.args[0]
+        if order.valid:
+            core_order = dataclasses.replace(core_order, expire_at=self._expiry(order.valid, data))
+        keywords = {**submission.keywords, "close_session": self._close_session(order, data)}
+        return functools.partial(submission.func, core_order, *submission.args[1:], **keywords)
 
     def _close_session(self, order: Any, data: Any) -> tuple[datetime, datetime] | None:
         # Backtrader's Close rule in simulated time: tried on bars after the creation bar,
