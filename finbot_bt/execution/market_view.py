@@ -1,0 +1,71 @@
+"""What the simulator remembers of the market (private to the execution layer).
+
+``MarketView`` keeps the last bar and the last close of every symbol seen,
+turns the prices passed to ``process_market_data`` into bars (checking them),
+says when a bar opened (``Bar.open_time``, else the previous bar's timestamp of
+its symbol) and values an order before it trades (:meth:`MarketView.reference_price`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from finbot_bt.contracts.enums import OrderType
+from finbot_bt.contracts.market import Bar
+from finbot_bt.contracts.orders import Order
+from finbot_bt.errors import MarketDataError
+
+_STOPS = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT)
+
+
+class MarketView:
+    """Last bar and last close per symbol."""
+
+    __slots__ = ("last_bar", "last_price")
+
+    def __init__(self) -> None:
+        self.last_bar: dict[str, Bar] = {}
+        self.last_price: dict[str, Decimal] = {}
+
+    def coerce_bars(self, timestamp: datetime, prices: Mapping[str, Bar | Decimal]) -> dict[str, Bar]:
+        """``prices`` as bars; a plain Decimal is a one-price bar at ``timestamp``.
+
+        Raises MarketDataError for a bar stamped after ``timestamp`` or a price
+        that is not a positive finite Decimal.
+        """
+        if not isinstance(timestamp, datetime):
+            raise MarketDataError(f"timestamp must be a datetime, got {timestamp!r}")
+        bars: dict[str, Bar] = {}
+        for symbol, value in prices.items():
+            if isinstance(value, Bar):
+                if value.timestamp > timestamp:
+                    raise MarketDataError(
+                        f"bar for {symbol!r} is stamped {value.timestamp} after the update time {timestamp}"
+                    )
+                bars[symbol] = value
+            elif isinstance(value, Decimal):
+                if not value.is_finite() or value <= 0:
+                    raise MarketDataError(f"price for {symbol!r} must be a positive finite Decimal, got {value}")
+                bars[symbol] = Bar.from_price(value, timestamp)
+            else:
+                raise MarketDataError(
+                    f"price for {symbol!r} must be a Bar or a Decimal, got {type(value).__name__}"
+                )
+        return bars
+
+    def open_time(self, symbol: str, bar: Bar) -> datetime:
+        """When ``bar`` opened: its ``open_time``, else the previous bar's timestamp of ``symbol``."""
+        if bar.open_time is not None:
+            return bar.open_time
+        last = self.last_bar.get(symbol)
+        return last.timestamp if last is not None else bar.timestamp
+
+    def reference_price(self, order: Order) -> Decimal | None:
+        """Price used to value an order before it trades: limit, stop, else last close."""
+        if order.order_type is OrderType.LIMIT:
+            return order.limit_price
+        if order.order_type in _STOPS and order.stop_price is not None:
+            return order.stop_price
+        return self.last_price.get(order.symbol)
