@@ -15,7 +15,7 @@ reach are visited (:class:`~finbot_bt.execution.resting.RestingIndex`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -54,6 +54,23 @@ class BarMatcher:
         self.fill = fill
         self.slippage = slippage
         self.stale: set[str] = set()
+
+    def run(self, timestamp: datetime, bars: dict[str, Bar], repeated: Collection[str]) -> None:
+        """One market update at ``timestamp``: per open time, deliver the legs due by the open and
+        match the bars that opened then; deliver the rest up to ``timestamp``; expire."""
+        groups: dict[datetime, dict[str, Bar]] = {}
+        stale = self.stale
+        stale.clear()
+        stale.update(symbol for symbol in repeated if symbol in bars)
+        market = self.market
+        for symbol, bar in bars.items():
+            groups.setdefault(market.open_time(symbol, bar), {})[symbol] = bar
+        lifecycle = self.lifecycle
+        for open_time in sorted(groups):
+            lifecycle.drain(open_time)
+            self.match_bars(groups[open_time], open_time)
+        lifecycle.drain(timestamp)
+        self.expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in stale})
 
     def match_bars(self, bars: dict[str, Bar], open_time: datetime) -> None:
         """Try every open order on these bars' symbols, in submission order.

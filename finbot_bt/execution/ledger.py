@@ -13,11 +13,13 @@ cash and position, refusing an unfunded opening if ``refuse_unfunded`` is set.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from finbot_bt.contracts.enums import OrderSide, RejectionReason
 from finbot_bt.contracts.orders import Order
-from finbot_bt.errors import ContractError
+from finbot_bt.contracts.positions import Position
+from finbot_bt.errors import ConfigError, ContractError, MarketDataError
 from finbot_bt.execution.accounting import (
     FillBooking,
     Portfolio,
@@ -48,6 +50,36 @@ class Ledger:
         self.refuse_unfunded = refuse_unfunded
         self.batch_cash: Decimal | None = None
         self.batch_positions: dict[str, tuple[Decimal, Decimal]] = {}
+
+    def position(self, symbol: str) -> Position:
+        """Position snapshot; flat for symbols never traded."""
+        pos = self.portfolio.positions.get(symbol)
+        return pos.snapshot() if pos is not None else Position(symbol=symbol)
+
+    def positions(self) -> dict[str, Position]:
+        """Snapshots of every non-flat position."""
+        return {s: p.snapshot() for s, p in self.portfolio.positions.items() if p.quantity != 0}
+
+    def holds(self, symbol: str) -> bool:
+        """True if the position in ``symbol`` is not flat."""
+        pos = self.portfolio.positions.get(symbol)
+        return pos is not None and pos.quantity != 0
+
+    def equity(self, last_prices: Mapping[str, Decimal], prices: Mapping[str, Decimal] | None) -> Decimal:
+        """Cash plus positions at ``prices``, else at ``last_prices``; MarketDataError without any price."""
+        merged = dict(last_prices)
+        if prices:
+            merged.update(prices)
+        try:
+            return self.portfolio.equity(merged)
+        except KeyError as exc:
+            raise MarketDataError(f"no price known for held symbol {exc.args[0]!r}") from None
+
+    def add_cash(self, amount: Decimal) -> None:
+        """Deposit (or, negative, withdraw) cash; ConfigError unless a finite Decimal."""
+        if not isinstance(amount, Decimal) or not amount.is_finite():
+            raise ConfigError(f"amount must be a finite Decimal, got {amount!r}")
+        self.portfolio.cash += amount
 
     def start_batch(self) -> None:
         """Forget the orders checked so far: the next check starts from the account."""

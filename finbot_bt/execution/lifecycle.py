@@ -1,7 +1,8 @@
-"""An order's life after the pre-trade checks (private to the execution layer).
+"""What happens to a working order at the venue, and how the account hears of it
+(private to the execution layer).
 
-``OrderLifecycle`` takes an order into the book (or rejects it), sends it and
-its cancel requests to the venue, and applies what happens there: fills
+``OrderLifecycle`` applies the legs the venue delivers (arrival, cancel,
+fill report) and what happens at the venue: fills
 (:meth:`OrderLifecycle.venue_fill`) and terminations
 (:meth:`OrderLifecycle.terminate`: cancelled, expired, rejected), each
 cascading through the order's links as BackBroker does (OCO siblings, bracket
@@ -14,9 +15,7 @@ is held back until every fill report of the order has arrived
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime, time
-from decimal import Decimal
+from datetime import datetime
 
 from finbot_bt.contracts.enums import OrderStatus, OrderType, RejectionReason
 from finbot_bt.contracts.events import (
@@ -26,9 +25,8 @@ from finbot_bt.contracts.events import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
-    OrderSubmitted,
 )
-from finbot_bt.contracts.orders import Order, evolve_order, trusted_execution
+from finbot_bt.contracts.orders import Order, trusted_execution
 from finbot_bt.execution.event_bus import EventBus
 from finbot_bt.execution.ledger import Ledger
 from finbot_bt.execution.market_view import MarketView
@@ -36,13 +34,12 @@ from finbot_bt.execution.order_book import OrderBook
 from finbot_bt.execution.venue import Venue
 from finbot_bt.execution.working import VenueFill, WorkingOrder
 
-END_OF_DAY = time(23, 59, 59, 999999)
 _FILLED = OrderStatus.FILLED.value
 _TRAILING = (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT)
 
 
 class OrderLifecycle:
-    """Submission, venue fills and terminations with their link cascades, fill reports, retirement.
+    """Venue fills and terminations with their link cascades, fill reports, retirement.
 
     ``in_pass`` is True while the bar matcher tries orders in sequence (it
     changes the order in which OCO siblings are cancelled).
@@ -58,79 +55,7 @@ class OrderLifecycle:
         self.events = events
         self.in_pass = False
 
-    # ------------------------------------------------------------------ account side
-    def reject_duplicate(self, order: Order, ts: datetime) -> Order:
-        """Reject an order whose id was already used (the book keeps the first one)."""
-        dup = replace(order, status=OrderStatus.REJECTED, created_at=order.created_at or ts)
-        self.events.emit(OrderRejected, timestamp=ts, order=dup, reason=RejectionReason.DUPLICATE_ORDER,
-                         message=f"order id {order.order_id!r} was already used")
-        return dup
-
-    def reject(self, order: Order, ts: datetime, created_at: datetime, expire_at: datetime | None,
-               reason: RejectionReason, message: str) -> Order:
-        """Reject ``order`` before it reaches the book; its OCO group and bracket go with it."""
-        rejected = evolve_order(order, created_at=created_at, expire_at=expire_at, status=OrderStatus.REJECTED,
-                                rejection_reason=reason, rejection_message=message)
-        book = self.book
-        if book.retain_history:
-            book.record(rejected)
-        self.events.emit(OrderRejected, timestamp=ts, order=rejected, reason=reason, message=message)
-        if order.oco_group is not None:
-            self._cancel_group(book.oco.get(order.oco_group, []), order.order_id, ts, "oco")
-        if order.parent_id is not None:
-            # A bracket that cannot place one of its exits is not entered at all (BackBroker
-            # cancels the whole bracket): never leave the entry working unprotected.
-            parent = book.working.get(order.parent_id)
-            if parent is not None and parent.terminal is None and parent.venue_filled == 0:
-                self.terminate(parent, OrderStatus.CANCELLED, ts, "bracket child rejected")
-        return rejected
-
-    def submit(self, order: Order, ts: datetime, created_at: datetime, expire_at: datetime | None,
-               reference_price: Decimal | None, fixed_price: Decimal | None,
-               close_session: tuple[datetime, datetime] | None) -> Order:
-        """Put ``order`` in the book as SUBMITTED and send it to the venue (see ``submit_order``)."""
-        order = evolve_order(order, created_at=created_at, expire_at=expire_at, status=OrderStatus.SUBMITTED,
-                             submitted_at=ts)
-        working = self.book.open(order, ts)
-        working.reference_price = reference_price
-        if fixed_price is not None and order.order_type is OrderType.MARKET:
-            working.fixed_price = fixed_price
-        if close_session is not None and order.order_type is OrderType.MARKET_ON_CLOSE:
-            working.close_after, working.session_end = close_session
-        self.events.emit(OrderSubmitted, timestamp=ts, order=order)
-        self.venue.send_order(order.order_id, ts)
-        self.drain(ts)
-        return working.order
-
-    def request_cancel(self, order_id: str, ts: datetime) -> Order | None:
-        """Send a cancel for ``order_id`` (see ``cancel_order``)."""
-        events = self.events
-        order = self.book.orders.get(order_id)
-        if order is None:
-            events.emit(CancelRejected, timestamp=ts, order_id=order_id,
-                        reason=RejectionReason.UNKNOWN_ORDER, message=f"no order with id {order_id!r}")
-            return None
-        working = self.book.working.get(order_id)
-        if working is None or order.status.is_terminal:
-            events.emit(CancelRejected, timestamp=ts, order_id=order_id, order=order,
-                        reason=RejectionReason.TOO_LATE_TO_CANCEL,
-                        message=f"order {order_id!r} is already {order.status.value}")
-            return order
-        if order.status is OrderStatus.PENDING_CANCEL:
-            events.emit(CancelRejected, timestamp=ts, order_id=order_id, order=order,
-                        reason=RejectionReason.INVALID_ORDER,
-                        message=f"a cancel for order {order_id!r} is already on its way")
-            return order
-        self.book.update(working, status=OrderStatus.PENDING_CANCEL)
-        self.venue.send_cancel(order_id, ts)
-        self.drain(ts)
-        return working.order
-
-    def cancel_all(self, ts: datetime, reason: str) -> None:
-        """Cancel every working order at the venue (the kill switch)."""
-        for working in list(self.book.working.values()):
-            self.terminate(working, OrderStatus.CANCELLED, ts, reason)
-
+    # ------------------------------------------------------------------ legs
     def drain(self, until: datetime) -> None:
         """Deliver the legs due at or before ``until``."""
         self.venue.drain(until, self)
@@ -220,7 +145,7 @@ class OrderLifecycle:
             self.report_fill(working, fill, fill.timestamp)
         order = working.order
         if order.oco_group is not None:
-            self._cancel_group(self.book.oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco",
+            self.cancel_group(self.book.oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco",
                                working.sequence)
         if working.terminal == _FILLED:
             self._on_venue_filled(working, fill.timestamp)
@@ -237,13 +162,13 @@ class OrderLifecycle:
             self.finish(working, ts)
         # OCO members before bracket children (BackBroker's _ococheck, then _bracketize).
         if order.oco_group is not None and status is not OrderStatus.FILLED:
-            self._cancel_group(self.book.oco.get(order.oco_group, []), order.order_id, ts, "oco", working.sequence)
+            self.cancel_group(self.book.oco.get(order.oco_group, []), order.order_id, ts, "oco", working.sequence)
         if children:
             self._cancel_children(order.order_id, ts, "parent " + status.value)
         if order.parent_id is not None and status is not OrderStatus.FILLED:
             parent = self.book.working.get(order.parent_id)
             if parent is None:  # parent done: a child leaving takes its siblings with it
-                self._cancel_group(self.book.children.get(order.parent_id, []), order.order_id, ts, "bracket")
+                self.cancel_group(self.book.children.get(order.parent_id, []), order.order_id, ts, "bracket")
             elif parent.terminal is None:
                 # Parent still working (or partly filled): the whole bracket goes, as with BackBroker.
                 self.terminate(parent, OrderStatus.CANCELLED, ts, "bracket")
@@ -283,10 +208,11 @@ class OrderLifecycle:
                 if child.live_from is not None and clock is not None:
                     child.live_from = max(child.live_from, clock)
         if order.parent_id is not None:
-            self._cancel_group(self.book.children.get(order.parent_id, []), order.order_id, ts, "bracket")
+            self.cancel_group(self.book.children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
-    def _cancel_group(self, ids: list[str], except_id: str, ts: datetime, reason: str,
-                      sequence: int | None = None) -> None:
+    def cancel_group(self, ids: list[str], except_id: str, ts: datetime, reason: str,
+                     sequence: int | None = None) -> None:
+        """Cancel the members of a link but ``except_id`` (``reason``: ``"oco"`` or ``"bracket"``)."""
         # Bracket siblings are cancelled oldest first. OCO siblings in the order BackBroker walks its
         # pending queue backwards: outside the matching pass newest first; inside it (a fill or an
         # expiry) the members already tried this pass come first, newest first, then the others.
@@ -321,11 +247,7 @@ class OrderLifecycle:
         order = working.order
         self._cancel_children(order.order_id, ts, "parent rejected")
         if order.oco_group is not None:
-            self._cancel_group(self.book.oco.get(order.oco_group, []), order.order_id, ts, "oco")
+            self.cancel_group(self.book.oco.get(order.oco_group, []), order.order_id, ts, "oco")
         if order.parent_id is not None:  # a refused exit takes its sibling with it
-            self._cancel_group(self.book.children.get(order.parent_id, []), order.order_id, ts, "bracket")
+            self.cancel_group(self.book.children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
-
-def day_end(ts: datetime) -> datetime:
-    """End of ``ts``'s calendar day: where DAY orders expire."""
-    return datetime.combine(ts.date(), END_OF_DAY, tzinfo=ts.tzinfo)

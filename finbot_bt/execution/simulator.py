@@ -44,23 +44,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finbot_bt.contracts.enums import OrderSide, OrderStatus, OrderType, TimeInForce, TradingState
+from finbot_bt.contracts.enums import TradingState
 from finbot_bt.contracts.events import ExecutionEvent
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.orders import Order
 from finbot_bt.contracts.positions import Instrument, Position
-from finbot_bt.errors import ConfigError, ContractError, MarketDataError
+from finbot_bt.errors import ConfigError
 from finbot_bt.execution.accounting import Portfolio
 from finbot_bt.execution.bar_matching import BarMatcher
 from finbot_bt.execution.commission import CommissionModel, NoCommission
 from finbot_bt.execution.event_bus import EventBus, EventListener
 from finbot_bt.execution.fills import FillConfig
+from finbot_bt.execution.intake import END_OF_DAY, OrderIntake, day_end
 from finbot_bt.execution.ledger import Ledger
-from finbot_bt.execution.lifecycle import END_OF_DAY, OrderLifecycle, day_end
+from finbot_bt.execution.lifecycle import OrderLifecycle
 from finbot_bt.execution.market_view import MarketView
 from finbot_bt.execution.order_book import OrderBook
-from finbot_bt.execution.queue import PendingActionQueue
 from finbot_bt.execution.slippage import NoSlippage, SlippageModel
 from finbot_bt.execution.trading_gate import TradingGate
 from finbot_bt.execution.venue import Venue
@@ -131,11 +131,7 @@ class ExecutionSimulator:
         self.retain_history = bool(retain_history)
         self.portfolio = Portfolio(initial_cash, {i.symbol: i for i in instruments})
         self.risk_config = risk
-        self.risk: RiskEngine | None = None
-        if risk is not None:
-            from finbot_bt.execution.risk import RiskEngine
-
-            self.risk = RiskEngine(risk)
+        self.risk = _risk_engine(risk)
         self._fill = fill
         self.events = EventBus()
         self.book = OrderBook(self.simulator_id, self.retain_history)
@@ -145,6 +141,9 @@ class ExecutionSimulator:
         self.lifecycle = OrderLifecycle(self.book, self.venue, self.ledger, self.market, self.events)
         self.matcher = BarMatcher(self.book, self.market, self.venue, self.lifecycle, fill, slippage)
         self.gate = TradingGate(self, self.risk, self.book, self.ledger, self.market, self.events, fill)
+        self.intake = OrderIntake(self.book, self.venue, self.gate, self.lifecycle, self.events)
+        self.latency = self.venue.latency
+        self.queue = self.venue.queue
 
     # ------------------------------------------------------------------ models and state
     @property
@@ -176,11 +175,6 @@ class ExecutionSimulator:
         self.ledger.commission = value
 
     @property
-    def latency(self) -> LatencyConfig:
-        """Latency of the three legs."""
-        return self.venue.latency
-
-    @property
     def clock(self) -> datetime | None:
         """Simulated time of the last call (None before the first)."""
         return self.venue.clock
@@ -197,11 +191,6 @@ class ExecutionSimulator:
     @rng.setter
     def rng(self, value: random.Random) -> None:
         self.venue.rng = value
-
-    @property
-    def queue(self) -> PendingActionQueue:
-        """The legs in flight."""
-        return self.venue.queue
 
     @property
     def trading_state(self) -> TradingState:
@@ -253,20 +242,16 @@ class ExecutionSimulator:
 
     def get_position(self, symbol: str) -> Position:
         """Position snapshot; flat for symbols never traded."""
-        pos = self.portfolio.positions.get(symbol)
-        return pos.snapshot() if pos is not None else Position(symbol=symbol)
+        return self.ledger.position(symbol)
 
     def positions(self) -> dict[str, Position]:
         """Snapshots of every non-flat position."""
-        return {s: p.snapshot() for s, p in self.portfolio.positions.items() if p.quantity != 0}
+        return self.ledger.positions()
 
     def needs_market_data(self, symbol: str) -> bool:
         """True if a bar of ``symbol`` can change anything: it has open orders, a
         position, or a risk engine watches equity. Adapters may skip other bars."""
-        if self.risk is not None or self.book.has_open(symbol):
-            return True
-        pos = self.portfolio.positions.get(symbol)
-        return pos is not None and pos.quantity != 0
+        return self.risk is not None or self.book.has_open(symbol) or self.ledger.holds(symbol)
 
     def needs_full_bar(self, symbol: str) -> bool:
         """True if ``symbol`` has open orders, which match against the bar's open, high,
@@ -291,13 +276,7 @@ class ExecutionSimulator:
 
         Raises MarketDataError if a held symbol has no price at all.
         """
-        merged = dict(self.market.last_price)
-        if prices:
-            merged.update(prices)
-        try:
-            return self.portfolio.equity(merged)
-        except KeyError as exc:
-            raise MarketDataError(f"no price known for held symbol {exc.args[0]!r}") from None
+        return self.ledger.equity(self.market.last_price, prices)
 
     equity = get_account_value
 
@@ -308,16 +287,13 @@ class ExecutionSimulator:
     def set_instrument(self, instrument: Instrument) -> None:
         """Set the terms of a symbol; refused while it has a position or open orders."""
         symbol = instrument.symbol
-        pos = self.portfolio.positions.get(symbol)
-        if (pos is not None and pos.quantity != 0) or self.book.has_open(symbol):
+        if self.ledger.holds(symbol) or self.book.has_open(symbol):
             raise ConfigError(f"cannot change instrument {symbol!r} while it has a position or open orders")
         self.portfolio.instruments[symbol] = instrument
 
     def add_cash(self, amount: Decimal) -> None:
         """Deposit (or, negative, withdraw) cash."""
-        if not isinstance(amount, Decimal) or not amount.is_finite():
-            raise ConfigError(f"amount must be a finite Decimal, got {amount!r}")
-        self.portfolio.cash += amount
+        self.ledger.add_cash(amount)
 
     # ------------------------------------------------------------------ trading state
     def enable_trading(self, timestamp: datetime | None = None, reason: str = "enabled") -> None:
@@ -338,24 +314,7 @@ class ExecutionSimulator:
         :meth:`enable_trading`. Flattening submits market orders that close
         every position; they bypass the halt.
         """
-        ts = self.venue.now(timestamp)
-        self.gate.set_state(TradingState.HALTED, reason, ts)
-        if cancel_open_orders:
-            self.lifecycle.cancel_all(ts, "kill switch")
-        if flatten:
-            self.gate.bypass = True
-            try:
-                for symbol, pos in sorted(self.portfolio.positions.items()):
-                    if pos.quantity == 0:
-                        continue
-                    side = OrderSide.SELL if pos.quantity > 0 else OrderSide.BUY
-                    self.submit_order(
-                        Order(order_id=self.next_order_id(), symbol=symbol, side=side,
-                              order_type=OrderType.MARKET, quantity=abs(pos.quantity)),
-                        ts,
-                    )
-            finally:
-                self.gate.bypass = False
+        self.intake.kill_switch(reason, self.venue.now(timestamp), cancel_open_orders, flatten)
 
     @property
     def trading_enabled(self) -> bool:
@@ -389,31 +348,8 @@ class ExecutionSimulator:
         ``exempt`` skips the trading state, risk and funds checks (validation
         still applies): for orders that flatten positions after a kill switch.
         """
-        if not isinstance(order, Order):
-            raise ContractError(f"submit_order expects an Order, got {type(order).__name__}")
-        gate = self.gate
-        if exempt and not gate.bypass:
-            gate.bypass = True
-            try:
-                return self.submit_order(order, timestamp, reference_price=reference_price,
-                                         funds_price=funds_price, close_session=close_session,
-                                         fixed_price=fixed_price)
-            finally:
-                gate.bypass = False
-        self.venue.advance_clock(timestamp)
-        if order.order_id in self.book.orders:
-            return self.lifecycle.reject_duplicate(order, timestamp)
-        if order.status is not OrderStatus.NEW:
-            raise ContractError(f"only NEW orders can be submitted; {order.order_id!r} is {order.status.value}")
-        created_at = order.created_at or timestamp
-        expire_at = order.expire_at
-        if order.time_in_force is TimeInForce.DAY and expire_at is None:
-            expire_at = day_end(timestamp)
-        refusal = gate.pre_trade(order, timestamp, reference_price if funds_price is None else funds_price)
-        if refusal is not None:
-            return self.lifecycle.reject(order, timestamp, created_at, expire_at, *refusal)
-        return self.lifecycle.submit(order, timestamp, created_at, expire_at, reference_price, fixed_price,
-                                     close_session)
+        return self.intake.submit(order, timestamp, reference_price=reference_price, exempt=exempt,
+                                  funds_price=funds_price, close_session=close_session, fixed_price=fixed_price)
 
     def cancel_order(self, order_id: str, timestamp: datetime) -> Order | None:
         """Request a cancel at ``timestamp``; the outcome arrives as an event.
@@ -421,8 +357,7 @@ class ExecutionSimulator:
         Returns the order (PENDING_CANCEL while the request travels), or None
         for an unknown id (a ``CancelRejected`` event says why).
         """
-        self.venue.advance_clock(timestamp)
-        return self.lifecycle.request_cancel(order_id, timestamp)
+        return self.intake.cancel(order_id, timestamp)
 
     # ------------------------------------------------------------------ market data
     def process_market_data(
@@ -436,7 +371,7 @@ class ExecutionSimulator:
         placed after it (market orders only under cheat-on-close), and their validity is
         judged by that bar's time. Returns the events this call produced, in order.
         """
-        market, matcher, lifecycle = self.market, self.matcher, self.lifecycle
+        market = self.market
         bars = market.coerce_bars(timestamp, prices)
         self.venue.advance_clock(timestamp)
         collected: list[ExecutionEvent] = []
@@ -445,17 +380,7 @@ class ExecutionSimulator:
         events.collect = collected
         try:
             self.ledger.start_batch()
-            groups: dict[datetime, dict[str, Bar]] = {}
-            stale = matcher.stale
-            stale.clear()
-            stale.update(symbol for symbol in repeated if symbol in bars)
-            for symbol, bar in bars.items():
-                groups.setdefault(market.open_time(symbol, bar), {})[symbol] = bar
-            for open_time in sorted(groups):
-                lifecycle.drain(open_time)
-                matcher.match_bars(groups[open_time], open_time)
-            lifecycle.drain(timestamp)
-            matcher.expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in stale})
+            self.matcher.run(timestamp, bars, repeated)
             for symbol, bar in bars.items():
                 self.portfolio.mark_to_market(symbol, bar.close)
                 market.last_bar[symbol] = bar
@@ -470,6 +395,14 @@ class ExecutionSimulator:
     def advance_time(self, timestamp: datetime) -> list[ExecutionEvent]:
         """Move the clock without market data, delivering due actions."""
         return self.process_market_data(timestamp, {})
+
+
+def _risk_engine(config: RiskConfig | None) -> RiskEngine | None:
+    if config is None:
+        return None
+    from finbot_bt.execution.risk import RiskEngine
+
+    return RiskEngine(config)
 
 
 def _check_type(name: str, value: object, expected: type) -> None:
