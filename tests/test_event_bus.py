@@ -29,3 +29,17 @@ def test_event_bus_when_collecting_then_events_are_appended_to_the_collection() 
     bus.collect = collected
     event = _emit(bus)
     assert collected == [event] and event.sequence == 2
+
+
+def test_event_bus_when_collections_nest_then_the_outer_one_gets_the_inner_events_too() -> None:
+    bus = EventBus()
+    outer: list[ExecutionEvent] = []
+    inner: list[ExecutionEvent] = []
+    assert bus.start_collecting(outer) is None
+    first = _emit(bus)
+    previous = bus.start_collecting(inner)
+    second = _emit(bus)
+    bus.stop_collecting(previous, inner)
+    assert inner == [second] and outer == [first, second] and bus.collect is outer
+    bus.stop_collecting(None, outer)
+    assert bus.collect is None

@@ -34,3 +34,15 @@ class EventBus:
         for listener in self.listeners:
             listener(event)
         return event
+
+    def start_collecting(self, collected: list[ExecutionEvent]) -> list[ExecutionEvent] | None:
+        """Collect the next events into ``collected``; returns the outer collection, for :meth:`stop_collecting`."""
+        outer = self.collect
+        self.collect = collected
+        return outer
+
+    def stop_collecting(self, outer: list[ExecutionEvent] | None, collected: list[ExecutionEvent]) -> None:
+        """Back to the ``outer`` collection (a call nested in another), which gets ``collected`` too."""
+        self.collect = outer
+        if outer is not None:
+            outer.extend(collected)

@@ -121,12 +121,7 @@ class ExecutionSimulator:
             raise ConfigError(f"seed must be an int, got {seed!r}")
         self.simulator_id = _check_simulator_id(simulator_id or "sim")
         self.initial_cash = initial_cash
-        slippage = slippage if slippage is not None else NoSlippage()
-        commission = commission if commission is not None else NoCommission()
-        fill = fill if fill is not None else FillConfig()
-        _check_type("slippage", slippage, SlippageModel)
-        _check_type("commission", commission, CommissionModel)
-        _check_type("fill", fill, FillConfig)
+        slippage, commission, fill = _models(slippage, commission, fill)
         self.seed = seed
         self.retain_history = bool(retain_history)
         self.portfolio = Portfolio(initial_cash, {i.symbol: i for i in instruments})
@@ -375,9 +370,7 @@ class ExecutionSimulator:
         bars = market.coerce_bars(timestamp, prices)
         self.venue.advance_clock(timestamp)
         collected: list[ExecutionEvent] = []
-        events = self.events
-        outer = events.collect
-        events.collect = collected
+        outer = self.events.start_collecting(collected)
         try:
             self.ledger.start_batch()
             self.matcher.run(timestamp, bars, repeated)
@@ -387,9 +380,7 @@ class ExecutionSimulator:
                 market.last_price[symbol] = bar.close
             self.gate.after_bar(timestamp)
         finally:
-            events.collect = outer
-            if outer is not None:
-                outer.extend(collected)
+            self.events.stop_collecting(outer, collected)
         return collected
 
     def advance_time(self, timestamp: datetime) -> list[ExecutionEvent]:
@@ -403,6 +394,17 @@ def _risk_engine(config: RiskConfig | None) -> RiskEngine | None:
     from finbot_bt.execution.risk import RiskEngine
 
     return RiskEngine(config)
+
+
+def _models(slippage: SlippageModel | None, commission: CommissionModel | None,
+            fill: FillConfig | None) -> tuple[SlippageModel, CommissionModel, FillConfig]:
+    slippage = slippage if slippage is not None else NoSlippage()
+    commission = commission if commission is not None else NoCommission()
+    fill = fill if fill is not None else FillConfig()
+    _check_type("slippage", slippage, SlippageModel)
+    _check_type("commission", commission, CommissionModel)
+    _check_type("fill", fill, FillConfig)
+    return slippage, commission, fill
 
 
 def _check_type(name: str, value: object, expected: type) -> None:
