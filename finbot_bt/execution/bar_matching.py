@@ -65,11 +65,11 @@ class BarMatcher:
         market = self.market
         for symbol, bar in bars.items():
             groups.setdefault(market.open_time(symbol, bar), {})[symbol] = bar
-        lifecycle = self.lifecycle
+        lifecycle, venue = self.lifecycle, self.venue
         for open_time in sorted(groups):
-            lifecycle.drain(open_time)
+            venue.drain(open_time, lifecycle)
             self.match_bars(groups[open_time], open_time)
-        lifecycle.drain(timestamp)
+        venue.drain(timestamp, lifecycle)
         self.expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in stale})
 
     def match_bars(self, bars: dict[str, Bar], open_time: datetime) -> None:
