@@ -164,7 +164,7 @@ class BarMatcher:
         match = self._find_match(working, bar)
         filled = ZERO
         if match is not None and not match.at_open and match.fill_time is None \
-                and self.venue.cancel_arrives_first(order, bar.timestamp):
+                and order.status is OrderStatus.PENDING_CANCEL and self.venue.cancel_arrives_first(order, bar.timestamp):
             # A fill inside the bar happens at the bar's time: a cancel reaching the venue
             # earlier in the bar wins (it is delivered when the queue is drained to the bar's time).
             match = None
