@@ -153,6 +153,8 @@ def run(broker_factory: Callable[[], Any] | None, feeds: Callable[[], list[Any]]
         "cash": _r(cerebro.broker.getcash()),
         "value": _r(cerebro.broker.getvalue()),
     }
+    if hasattr(strategy, "links"):
+        result["links"] = strategy.links  # the order graph a recorder kept (tests/parity_fuzz_check.py)
     if analyzers:
         result["analyzers"] = {name: _flatten(strategy.analyzers.getbyname(name).get_analysis())
                                for name in ("trades", "sharpe", "drawdown", "returns", "timereturn", "sqn",

@@ -45,7 +45,14 @@ def _seconds(num: float) -> Any:
 
 
 class FuzzRecorder(Recorder):  # type: ignore[misc]
-    """The harness recorder plus order refs, execution times, trailing prices, positions and types."""
+    """The harness recorder plus order refs, execution times, trailing prices, positions and types.
+
+    ``links`` is the order graph: order ref -> (parent ref or None, ref of the ``oco=`` order or None).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: dict[int, tuple[int | None, int | None]] = {}
 
     def notify_order(self, order: Any) -> None:
         ex = order.executed
@@ -110,6 +117,7 @@ def _do_order(s: Any, a: Act) -> None:
     order = getattr(s, a.arg("side"))(**kw)
     if order is not None:
         s.kept[a.arg("tag")] = order
+        s.links[order.ref] = (None, kw["oco"].ref if "oco" in kw else None)
 
 
 def _do_bracket(s: Any, a: Act) -> None:
@@ -137,6 +145,7 @@ def _do_bracket(s: Any, a: Act) -> None:
     tag = a.arg("tag")
     for suffix, order in zip(("", ".stop", ".limit"), orders, strict=True):
         s.kept[tag + suffix] = order
+        s.links[order.ref] = (getattr(order.parent, "ref", None), None)
 
 
 def _do(a: Act) -> Callable[[Any], None]:
@@ -291,7 +300,10 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> s
     keeps the refused order's pseudo-execution, its cash (so BackBroker refuses
     a later order FinbotBroker accepts) and its position (so a later order that
     would close part of it frees margin, and BackBroker accepts what FinbotBroker
-    refuses).
+    refuses). Also when the first difference is only the ``created_price`` (or
+    ``created_pricelimit``) of a trailing order's ``Submitted`` notification and
+    that order's verdict, later on the same bar, is such a #2 difference.
+    #11 is recognised in :func:`compare` (:func:`children_left_by_oco`).
     """
     if stream != "log" or index >= min(len(back), len(finbot)):
         return ""
@@ -299,7 +311,84 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> s
     same_order_other_verdict = {x[2], y[2]} == {"Margin", "Accepted"} and x[14] == y[14] and x[0] == y[0]
     if same_order_other_verdict and any(e[0] == x[0] and e[2] == "Margin" for e in back[:index]):
         return "2"
+    if x[2] == y[2] == "Submitted" and x[14] == y[14] and _only_created_prices_differ(x, y):
+        # The Submitted clone shares ``created`` with the order (Backtrader copies orders shallowly):
+        # it shows the trail a trailing order took once accepted; the verdict below decides it.
+        later_back = next((i for i in range(index + 1, len(back)) if back[i][14] == x[14]), None)
+        later_finbot = next((e for e in finbot[index + 1:] if e[14] == x[14]), None)
+        if later_back is not None and later_finbot is not None:
+            v, w = back[later_back], later_finbot
+            if ({v[2], w[2]} == {"Margin", "Accepted"} and v[0] == w[0] == x[0]
+                    and any(e[0] == x[0] and e[2] == "Margin" for e in back[:later_back])):
+                return "2"
     return ""
+
+
+_CREATED_PRICES = (LOG_FIELDS.index("created_price"), LOG_FIELDS.index("created_pricelimit"))
+
+
+def _only_created_prices_differ(x: Any, y: Any) -> bool:
+    return all(same(a, b) for i, (a, b) in enumerate(zip(x, y, strict=True)) if i not in _CREATED_PRICES)
+
+
+# Statuses with which BackBroker runs an order's OCO check (_ococheck) in the same step.
+_OCO_MOVES = frozenset({"Completed", "Partial", "Canceled", "Expired", "Margin"})
+
+
+def _oco_groups(links: dict[int, tuple[int | None, int | None]]) -> dict[int, int]:
+    # order ref -> a representative of its OCO group (orders joined by ``oco=``, transitively)
+    root: dict[int, int] = {}
+
+    def find(ref: int) -> int:
+        while root.setdefault(ref, ref) != ref:
+            ref = root[ref]
+        return ref
+
+    for ref, (_, oco) in links.items():
+        if oco is not None:
+            root[find(ref)] = find(oco)
+    return {ref: find(ref) for ref in root}
+
+
+def children_left_by_oco(back: list[Any], finbot: list[Any],
+                         links: dict[int, tuple[int | None, int | None]]) -> set[int]:
+    """Refs of bracket children that deliberate difference 11 explains (docs/differences.md).
+
+    A child qualifies when, on one bar: its parent is ``Canceled`` in both logs; in
+    BackBroker's, after another member of the parent's OCO group (``links``) moved
+    (a status with which BackBroker runs its OCO check), which cancels the parent
+    without its children; FinbotBroker notifies the child ``Canceled`` after the
+    parent, where BackBroker notifies nothing more of it after the parent's
+    ``Canceled`` except its end (``Canceled`` or ``Expired``) on a later bar:
+    BackBroker left it ``Accepted``.
+    """
+    parent_of = {ref: parent for ref, (parent, _) in links.items() if parent is not None}
+    group = _oco_groups(links)
+    found: set[int] = set()
+    for j, y in enumerate(finbot):
+        child, bar = y[14], y[0]
+        parent = parent_of.get(child)
+        if y[2] != "Canceled" or parent is None or parent not in group:
+            continue
+        at = next((i for i, x in enumerate(back) if x[14] == parent and x[2] == "Canceled" and x[0] == bar), None)
+        if at is None or not any(e[14] == parent and e[2] == "Canceled" and e[0] == bar for e in finbot[:j]):
+            continue
+        by_group = any(x[0] == bar and x[14] != parent and group.get(x[14]) == group[parent]
+                       and x[2] in _OCO_MOVES for x in back[:at])
+        accepted = any(x[14] == child and x[2] == "Accepted" for x in back[:at])
+        back_later = [x for x in back[at + 1:] if x[14] == child]
+        finbot_later = [e for e in finbot[j + 1:] if e[14] == child]
+        zombie_end = all(x[0] > bar and x[2] in ("Canceled", "Expired") for x in back_later) and len(back_later) <= 1
+        if by_group and accepted and zombie_end and not finbot_later:
+            found.add(child)
+    return found
+
+
+def _drop_children_left_by_oco(back: list[Any], finbot: list[Any], refs: set[int]) -> tuple[list[Any], list[Any]]:
+    first = {ref: min(e[0] for e in finbot if e[14] == ref and e[2] == "Canceled") for ref in refs}
+    keep_back = [x for x in back if not (x[14] in refs and x[0] > first[x[14]])]  # the later end only
+    keep_finbot = [e for e in finbot if not (e[14] in refs and e[2] == "Canceled" and e[0] == first[e[14]])]
+    return keep_back, keep_finbot
 
 
 TYPE_FIELDS = frozenset({"size_type", "cash_type", "position_type"})
@@ -339,6 +428,12 @@ def compare(back: dict[str, Any], finbot: dict[str, Any], ignore: frozenset[str]
         eb, ef = back.get("error", ""), finbot.get("error", "")
         sig = f"error: BackBroker {eb.split(':')[0] or 'ok'} / Finbot {ef.split(':')[0] or 'ok'}"
         return Divergence(sig, -1, f"  BackBroker: {eb or 'ran'}\n  Finbot:     {ef or 'ran'}")
+    # Deliberate difference 11: the notifications it explains are left out, and the rest compared.
+    left = children_left_by_oco(back["log"], finbot["log"], back.get("links") or {})
+    left_bar = min((e[0] for e in finbot["log"] if e[14] in left and e[2] == "Canceled"), default=-1)
+    if left:
+        back_log, finbot_log = _drop_children_left_by_oco(back["log"], finbot["log"], left)
+        back, finbot = {**back, "log": back_log}, {**finbot, "log": finbot_log}
     found = []
     for stream, names in (("log", LOG_FIELDS), ("trades", TRADE_FIELDS), ("values", VALUE_FIELDS)):
         hit = _first_in(stream, names, back[stream], finbot[stream])
@@ -348,12 +443,17 @@ def compare(back: dict[str, Any], finbot: dict[str, Any], ignore: frozenset[str]
         for key in ("cash", "value"):
             if not same(back[key], finbot[key]):
                 return Divergence(f"final {key}", -1, f"  BackBroker: {back[key]}\n  Finbot:     {finbot[key]}")
+        if left:
+            return Divergence("log: bracket children of a parent cancelled by its OCO group", left_bar,
+                              f"  FinbotBroker cancels children {sorted(left)}; BackBroker leaves them Accepted", "11")
         return None
     order = {"log": 0, "trades": 1, "values": 2}
     bar, stream, index, sig, names = min(found, key=lambda f: (f[0], order[f[1]]))
     a, b = back[stream], finbot[stream]
     detail = (f"  {stream}[{index}]\n  BackBroker: {_show(names, a[index] if index < len(a) else None)}\n"
               f"  Finbot:     {_show(names, b[index] if index < len(b) else None)}")
+    if left:
+        detail += f"\n  (logs without the notifications of deliberate difference 11: children {sorted(left)})"
     return Divergence(sig, bar, detail, deliberate(stream, a, b, index))
 
 
@@ -363,4 +463,4 @@ def check(scn: Scenario, finbot: Callable[[], Any] = FinbotBroker,
     return compare(run_one(scn, None), run_one(scn, finbot), ignore)
 
 
-__all__ = ["Divergence", "FeedSpec", "Scenario", "check", "compare", "deliberate", "run_one"]
+__all__ = ["Divergence", "FeedSpec", "Scenario", "check", "children_left_by_oco", "compare", "deliberate", "run_one"]

@@ -179,4 +179,28 @@ REGRESSIONS: dict[str, Scenario] = {
             Act(bar=3, kind='oco', args=(('data', 0), ('exectype', 'Close'), ('oco', 'b0'), ('price', -2), ('side', 'sell'), ('size', 2), ('tag', 't1'), ('valid', None))),
         ),
     ),
+    # bracket children activated by the parent's fill are not tried in the same pass; shrunk from fuzz seed 1148
+    "bracket_children_wait_a_cycle_after_parent_fills_on_lagging_feed": Scenario(
+        seed=1148, cash=1000000.0, mode=(('exactbars', False), ('preload', True), ('runonce', True)),
+        feeds=(
+            FeedSpec(name='A', seed=134548, bars=19, bars_per_day=13),
+            FeedSpec(name='B', seed=52883, bars=18, csv=True, start_offset=1, bars_per_day=13),
+        ),
+        actions=(
+            Act(bar=16, kind='manual_bracket', args=(('data', 1), ('limit', 7), ('parent', 'Market'), ('price', None), ('side', 'buy'), ('size', 8), ('stop', -29), ('stopvalid', None), ('tag', 'b6'))),
+        ),
+    ),
+    # run 6, "other order notified (Back Completed / Finbot Completed)": one pass a cycle in submission
+    # order across feeds, whatever their bars' opens; shrunk from fuzz seed 836
+    "one_pass_over_feeds_in_submission_order": Scenario(
+        seed=836, mode=(('exactbars', False), ('preload', True), ('runonce', True)),
+        feeds=(
+            FeedSpec(name='B', seed=600075, bars=10, csv=True, drop=(2, 11, 20, 31, 54, 58), bars_per_day=26),
+            FeedSpec(name='C', seed=505684, bars=10, bars_per_day=26),
+        ),
+        actions=(
+            Act(bar=6, kind='manual_bracket', args=(('data', 1), ('limit', -40), ('limitvalid', None), ('parent', 'Market'), ('price', None), ('side', 'sell'), ('size', 20), ('stop', 29), ('stopvalid', ('datetime', 1440)), ('tag', 'b0'), ('valid', ('day',)))),
+            Act(bar=7, kind='manual_bracket', args=(('data', 0), ('limit', 33), ('parent', 'Limit'), ('price', 0), ('side', 'buy'), ('size', 60), ('stop', -28), ('tag', 'b1'), ('valid', ('datetime', 2880)))),
+        ),
+    ),
 }

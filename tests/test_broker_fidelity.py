@@ -711,3 +711,38 @@ def test_calendars_fuzz_f7_when_cheat_on_open_and_order_feed_has_no_new_bar_then
              and bt.num2date(e[13]).date() < FRAME.index[e[0] - 1].date()]
     assert len(stale) >= 5
     assert_same(expected, got)
+
+
+def test_bracket_fuzz_when_parent_fills_on_a_lagging_feed_then_children_wait_for_the_next_cycle(tmp_path: Any) -> None:
+    # Fuzz seed 1148: a CSV daily feed A next to a pandas daily feed B. A bracket on A placed while A lags
+    # has its market parent filled on A's next bar; BackBroker activates the children at its next cycle,
+    # where A has no new bar, and tries them on that same A bar again: the limit child fills one cycle
+    # after its parent, not in the parent's pass (the bar's open is moved to the clock there, see F10).
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    reachable = round(FRAME.high.iloc[1] - 0.01, 2)  # the sell limit is inside the parent's bar
+    plan = {3: [lambda s: s.buy_bracket(data=s.datas[0], size=4, exectype=O.Market,
+                                        stopprice=round(FRAME.low.iloc[1] * 0.5, 2), limitprice=reachable)]}
+    expected, got = side_by_side(feeds, plan)
+    fills = [(e[0], e[4], e[7]) for e in expected["log"] if e[2] == "Completed"]
+    assert fills == [(4, "Market", FRAME.open.iloc[1]), (5, "Limit", reachable)]
+    assert_same(expected, got)
+
+
+def test_cycle_pass_when_orders_on_two_feeds_fill_in_one_cycle_then_notified_in_submission_order(
+        tmp_path: Any) -> None:
+    # Fuzz run 6 (seed 836). A CSV daily feed A (stamped 23:59:59.999989) next to a pandas feed B
+    # (midnight) advance in turn (B on odd bars, A on even ones). A market order on B, then a limit on A,
+    # are placed in an A cycle; in the next (B) cycle BackBroker's single pass over its pending queue
+    # fills the market order on B's new bar first, then the limit on A's last bar (whose open came
+    # earlier): submission order, not the order of the bars' opens.
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    placed = range(2, 40, 6)
+    plan = {bar: [lambda s: s.buy(data=s.datas[1], size=2),
+                  lambda s: s.buy(data=s.datas[0], size=3, exectype=O.Limit,
+                                  price=round(s.datas[0].close[0] * 1.05, 2))] for bar in placed}
+    expected, got = side_by_side(feeds, plan)
+    completed = [(e[0], e[1], e[4]) for e in expected["log"] if e[2] == "Completed"]
+    assert completed == [entry for bar in placed for entry in ((bar + 1, "B", "Market"), (bar + 1, "A", "Limit"))]
+    assert_same(expected, got)

@@ -16,7 +16,7 @@ import backtrader as bt
 import pytest
 
 from tests.parity_fuzz import MODES, Act, FeedSpec, Mix, Scenario, features, generate
-from tests.parity_fuzz_check import check, deliberate
+from tests.parity_fuzz_check import check, children_left_by_oco, compare, deliberate
 from tests.parity_fuzz_regressions import REGRESSIONS
 from tests.parity_fuzz_shrink import reproduction, shrink
 
@@ -151,3 +151,98 @@ def test_deliberate_when_no_earlier_refusal_then_not_recognised() -> None:
     assert deliberate("log", back, finbot, 3) == ""
     earlier_bar = [_entry(2, "Margin", 1), _entry(3, "Margin", 2)]
     assert deliberate("log", earlier_bar, [earlier_bar[0], _entry(3, "Accepted", 2)], 1) == ""
+
+
+# Deliberate difference 11: refs 1 (parent), 2 and 3 (its stop and limit children), 4 (oco=1) on bar 3;
+# 4 fills on bar 5 and its OCO check cancels 1. BackBroker leaves 2 and 3 Accepted; FinbotBroker cancels them.
+_LINKS_11 = {1: (None, None), 2: (1, None), 3: (1, None), 4: (None, 1)}
+_PLACED_11 = [_entry(3, s, ref) for s in ("Submitted", "Accepted") for ref in (1, 2, 3, 4)]
+_BACK_11 = [*_PLACED_11, _entry(5, "Completed", 4), _entry(5, "Canceled", 1)]
+_FINBOT_11 = [*_BACK_11, _entry(5, "Canceled", 2), _entry(5, "Canceled", 3)]
+
+
+def _result(log: list[tuple[Any, ...]], links: dict[int, tuple[int | None, int | None]]) -> dict[str, Any]:
+    return {"log": log, "trades": [], "values": [], "cash": 1.0, "value": 1.0, "links": links}
+
+
+def test_compare_when_oco_fill_cancels_bracket_parent_and_only_finbot_cancels_children_then_deliberate_11() -> None:
+    divergence = compare(_result(_BACK_11, _LINKS_11), _result(_FINBOT_11, _LINKS_11))
+    assert divergence is not None and divergence.deliberate == "11" and divergence.bar == 5
+    assert children_left_by_oco(_BACK_11, _FINBOT_11, _LINKS_11) == {2, 3}
+
+
+def test_compare_when_children_left_by_oco_end_later_in_backbroker_then_still_deliberate_11() -> None:
+    # the children BackBroker left Accepted expire (2) and are cancelled with it (3) on a later bar
+    back = [*_BACK_11, _entry(9, "Expired", 2), _entry(9, "Canceled", 3)]
+    divergence = compare(_result(back, _LINKS_11), _result(_FINBOT_11, _LINKS_11))
+    assert divergence is not None and divergence.deliberate == "11"
+
+
+def test_compare_when_parent_not_in_an_oco_group_then_extra_cancels_are_not_deliberate() -> None:
+    links = {**_LINKS_11, 4: (None, None)}  # 4 not linked to the parent: something else cancelled it
+    divergence = compare(_result(_BACK_11, links), _result(_FINBOT_11, links))
+    assert divergence is not None and divergence.deliberate == ""
+    assert divergence.signature == "log: extra entries with Finbot (Market Canceled)"
+
+
+def test_compare_when_backbroker_fills_the_child_finbot_cancelled_then_not_deliberate() -> None:
+    back = [*_BACK_11, _entry(7, "Completed", 2)]  # the child worked in BackBroker: not left Accepted
+    divergence = compare(_result(back, _LINKS_11), _result(_FINBOT_11, _LINKS_11))
+    assert divergence is not None and divergence.deliberate == ""
+
+
+def test_compare_when_deliberate_11_then_a_later_real_difference_is_still_reported() -> None:
+    later = _entry(6, "Completed", 5)
+    moved = (*later[:7], 2.0, *later[8:])  # another fill price
+    divergence = compare(_result([*_BACK_11, later], _LINKS_11), _result([*_FINBOT_11, moved], _LINKS_11))
+    assert divergence is not None and divergence.deliberate == ""
+    assert divergence.signature == "log Market Completed: price" and divergence.bar == 6
+    assert "children [2, 3]" in divergence.detail
+
+
+def test_check_when_fuzz_seed_907_close_fill_cancels_bracket_parent_then_recognised_as_11() -> None:
+    # shrunk from fuzz seed 907: the Close order t2 (oco= the manual bracket's parent) fills on bar 10
+    scenario = Scenario(
+        seed=907, mode=(('exactbars', False), ('preload', True), ('runonce', True)),
+        feeds=(FeedSpec(name='A', seed=495227, bars=12, bars_per_day=13),),
+        actions=(
+            Act(bar=2, kind='bracket', args=(('data', 0), ('limit', 21), ('parent', 'Stop'), ('price', 5), ('side', 'buy'), ('size', 10), ('stop', -18), ('tag', 'b0'))),
+            Act(bar=7, kind='manual_bracket', args=(('data', 0), ('limit', 12), ('parent', 'Limit'), ('price', -10), ('side', 'buy'), ('size', 5), ('stop', -7), ('tag', 'b1'))),
+            Act(bar=9, kind='oco', args=(('data', 0), ('exectype', 'Close'), ('oco', 'b1'), ('side', 'buy'), ('size', 20), ('tag', 't2'), ('valid', None))),
+            Act(bar=10, kind='oco', args=(('data', 0), ('exectype', 'Market'), ('oco', 'b0'), ('side', 'buy'), ('size', 5), ('tag', 't3'), ('valid', ('date', 1)))),
+        ),
+    )
+    divergence = check(scenario)
+    assert divergence is not None and divergence.deliberate == "11" and divergence.bar == 10
+    assert "children [5, 6]" in divergence.detail
+
+
+def _trail(bar: int, status: str, ref: int, created_price: float) -> tuple[Any, ...]:
+    entry = _entry(bar, status, ref)
+    return (*entry[:4], "StopTrail", *entry[5:16], created_price, entry[17], entry[18])
+
+
+def test_deliberate_when_trailing_order_refused_after_earlier_refusal_then_its_submitted_price_is_2() -> None:
+    # the Submitted clone shows the trail the order took: none in BackBroker, which refused it (#2)
+    back = [_entry(3, "Submitted", 1), _trail(3, "Submitted", 2, 5.0), _entry(3, "Margin", 1),
+            _trail(3, "Margin", 2, 5.0)]
+    finbot = [back[0], _trail(3, "Submitted", 2, 4.5), back[2], _trail(3, "Accepted", 2, 4.5)]
+    assert deliberate("log", back, finbot, 1) == "2"
+
+
+def test_deliberate_when_trailing_submitted_price_differs_and_both_accept_then_not_recognised() -> None:
+    back = [_entry(3, "Submitted", 1), _trail(3, "Submitted", 2, 5.0), _entry(3, "Margin", 1),
+            _trail(3, "Accepted", 2, 5.0)]
+    finbot = [back[0], _trail(3, "Submitted", 2, 4.5), back[2], _trail(3, "Accepted", 2, 4.5)]
+    assert deliberate("log", back, finbot, 1) == ""
+    no_refusal_before = [back[0], back[1], _entry(3, "Accepted", 1), _trail(3, "Margin", 2, 5.0)]
+    assert deliberate("log", no_refusal_before, [*finbot[:2], no_refusal_before[2], finbot[3]], 1) == ""
+
+
+def test_compare_when_bracket_placed_on_the_bar_its_group_cancels_the_parent_then_deliberate_11() -> None:
+    # fuzz seed 1154: submitted, accepted and cancelled by the group on one bar
+    placed = [(5, *e[1:]) for e in _PLACED_11]
+    back = [*placed, _entry(5, "Completed", 4), _entry(5, "Canceled", 1)]
+    finbot = [*back, _entry(5, "Canceled", 2), _entry(5, "Canceled", 3)]
+    divergence = compare(_result(back, _LINKS_11), _result(finbot, _LINKS_11))
+    assert divergence is not None and divergence.deliberate == "11"

@@ -57,22 +57,30 @@ class BarMatcher:
 
     def run(self, timestamp: datetime, bars: dict[str, Bar], repeated: Collection[str]) -> None:
         """One market update at ``timestamp``: per open time, deliver the legs due by the open and
-        match the bars that opened then; deliver the rest up to ``timestamp``; expire."""
-        groups: dict[datetime, dict[str, Bar]] = {}
+        match the bars that opened then (with instant latency, every bar in one pass); deliver the
+        rest up to ``timestamp``; expire."""
+        lifecycle, venue = self.lifecycle, self.venue
+        lifecycle.activated.clear()
         stale = self.stale
         stale.clear()
         stale.update(symbol for symbol in repeated if symbol in bars)
-        market = self.market
-        for symbol, bar in bars.items():
-            groups.setdefault(market.open_time(symbol, bar), {})[symbol] = bar
-        lifecycle, venue = self.lifecycle, self.venue
-        for open_time in sorted(groups):
-            venue.drain(open_time, lifecycle)
-            self.match_bars(groups[open_time], open_time)
+        open_time = self.market.open_time
+        open_times = {symbol: open_time(symbol, bar) for symbol, bar in bars.items()}
+        if venue.latency.is_instant:
+            # Nothing travels: one pass over every bar in submission order, as BackBroker
+            # walks its pending queue once a cycle whatever the feeds' times.
+            self.match_bars(bars, open_times)
+        else:
+            groups: dict[datetime, dict[str, Bar]] = {}
+            for symbol, bar in bars.items():
+                groups.setdefault(open_times[symbol], {})[symbol] = bar
+            for opened in sorted(groups):
+                venue.drain(opened, lifecycle)
+                self.match_bars(groups[opened], open_times)
         venue.drain(timestamp, lifecycle)
         self.expire_all(timestamp, {symbol: bars[symbol].timestamp for symbol in stale})
 
-    def match_bars(self, bars: dict[str, Bar], open_time: datetime) -> None:
+    def match_bars(self, bars: dict[str, Bar], open_times: Mapping[str, datetime]) -> None:
         """Try every open order on these bars' symbols, in submission order.
 
         Like BackBroker's single pass over its pending queue: each order is
@@ -93,7 +101,7 @@ class BarMatcher:
         lifecycle = self.lifecycle
         lifecycle.in_pass = True
         try:
-            self._match_candidates(candidates, bars, open_time)
+            self._match_candidates(candidates, bars, open_times)
         finally:
             lifecycle.in_pass = False
             for index in indexes:
@@ -126,17 +134,22 @@ class BarMatcher:
             for index in indexes:
                 index.refile([])
 
-    def _match_candidates(self, candidates: list[WorkingOrder], bars: dict[str, Bar], open_time: datetime) -> None:
+    def _match_candidates(self, candidates: list[WorkingOrder], bars: dict[str, Bar],
+                          open_times: Mapping[str, datetime]) -> None:
         used: dict[str, Decimal] = {}
         stale = self.stale
+        activated = self.lifecycle.activated
         for working in candidates:
             if working.terminal is not None:
                 continue
             bar = bars[working.order.symbol]
+            open_time = open_times[working.order.symbol]
             expire_at = working.order.expire_at
             if expire_at is not None and bar.timestamp > expire_at and working.live_from is not None:
                 self.lifecycle.terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
                 continue
+            if working.order.order_id in activated:
+                continue  # activated by its parent's fill in this pass: it can expire, not yet trade
             live_from = working.live_from
             if working.session_end is not None:
                 if live_from is None or not working.active:

@@ -42,10 +42,11 @@ class OrderLifecycle:
     """Venue fills and terminations with their link cascades, fill reports, retirement.
 
     ``in_pass`` is True while the bar matcher tries orders in sequence (it
-    changes the order in which OCO siblings are cancelled).
+    changes the order in which OCO siblings are cancelled); ``activated`` holds
+    the bracket children whose parent filled in the current market-data call.
     """
 
-    __slots__ = ("book", "events", "in_pass", "ledger", "market", "venue")
+    __slots__ = ("activated", "book", "events", "in_pass", "ledger", "market", "venue")
 
     def __init__(self, book: OrderBook, venue: Venue, ledger: Ledger, market: MarketView, events: EventBus) -> None:
         self.book = book
@@ -54,6 +55,9 @@ class OrderLifecycle:
         self.market = market
         self.events = events
         self.in_pass = False
+        # Children whose parent filled during this market-data call: BackBroker activates them
+        # at its next cycle, so they are not tried before the next call.
+        self.activated: set[str] = set()
 
     # ------------------------------------------------------------------ legs
     def drain(self, until: datetime) -> None:
@@ -207,6 +211,8 @@ class OrderLifecycle:
                 # Children trade from the next bar: the parent's bar is done.
                 if child.live_from is not None and clock is not None:
                     child.live_from = max(child.live_from, clock)
+                if self.in_pass:
+                    self.activated.add(child_id)
         if order.parent_id is not None:
             self.cancel_group(self.book.children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
