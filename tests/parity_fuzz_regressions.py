@@ -203,4 +203,43 @@ REGRESSIONS: dict[str, Scenario] = {
             Act(bar=7, kind='manual_bracket', args=(('data', 0), ('limit', 33), ('parent', 'Limit'), ('price', 0), ('side', 'buy'), ('size', 60), ('stop', -28), ('tag', 'b1'), ('valid', ('datetime', 2880)))),
         ),
     ),
+    # cheat-on-open: a market order from next() is checked at the next bar's open; shrunk from fuzz seed 1415
+    "cheat_on_open_market_order_funds_checked_at_next_open": Scenario(
+        seed=1415, cash=30000.0, mode=(('exactbars', False), ('preload', True), ('runonce', True)), cheat_on_open=True, commission=((('commission', 2.0), ('margin', 500.0), ('mult', 10.0)), (('commission', 0.25), ('name', 'A')), (('commission', 2.5), ('commtype', 'fixed'), ('stocklike', True), ('name', 'B'))),
+        feeds=(
+            FeedSpec(name='A', seed=712797, bars=78, bars_per_day=26),
+            FeedSpec(name='B', seed=815090, bars=77, start_offset=1, bars_per_day=26),
+        ),
+        actions=(
+            Act(bar=55, kind='setcash', args=(('cash', 2000000.0),)),
+            Act(bar=75, kind='target', args=(('data', 1), ('target', 0.98), ('which', 'percent'))),
+        ),
+    ),
+    # cheat-on-open: a priced Close order from next_open() is checked at its price; shrunk from fuzz seed 1271
+    "cheat_on_open_priced_close_order_funds_checked": Scenario(
+        seed=1271, mode=(('exactbars', False), ('preload', True), ('runonce', True)), cheat_on_open=True,
+        feeds=(
+            FeedSpec(name='A', seed=925125, bars=8, bars_per_day=26),
+            FeedSpec(name='B', seed=232290, bars=8, bars_per_day=26),
+        ),
+        actions=(
+            Act(bar=4, kind='bracket', args=(('data', 1), ('limit', 33), ('parent', 'Limit'), ('price', -13), ('side', 'buy'), ('size', 90), ('stop', -19), ('tag', 'b0'))),
+            Act(bar=5, kind='order', args=(('data', 0), ('exectype', 'Close'), ('price', 6), ('side', 'buy'), ('size', 90), ('tag', 't1'), ('valid', None)), phase='open'),
+        ),
+    ),
+    # run 6, "other order notified (Back Submitted / Finbot Partial)": with a filler, a Close order on a feed
+    # with no new bar is sized on the bar before its last one, and a market order's rest is filled again on a
+    # bar its feed's time maps to the order's own time; shrunk from fuzz seed 988
+    "filler_on_a_bar_passed_again_close_and_market": Scenario(
+        seed=988, cash=1000000.0, mode=(('exactbars', False), ('preload', True), ('runonce', True)), filler=(('kind', 'FixedSize'), ('size', 3)),
+        feeds=(
+            FeedSpec(name='A', seed=87588, bars=10, csv=True, bars_per_day=26),
+            FeedSpec(name='B', seed=306092, bars=9, csv=True, start_offset=1, bars_per_day=26),
+            FeedSpec(name='C', seed=551324, bars=10, drop=(1, 10), bars_per_day=26),
+        ),
+        actions=(
+            Act(bar=5, kind='order', args=(('data', 0), ('exectype', 'Close'), ('price', -2), ('side', 'sell'), ('size', 8), ('tag', 't2'), ('valid', None))),
+            Act(bar=8, kind='order', args=(('data', 1), ('exectype', 'Market'), ('side', 'buy'), ('size', 8), ('tag', 't3'), ('valid', ('delta', 2880)))),
+        ),
+    ),
 }

@@ -746,3 +746,62 @@ def test_cycle_pass_when_orders_on_two_feeds_fill_in_one_cycle_then_notified_in_
     completed = [(e[0], e[1], e[4]) for e in expected["log"] if e[2] == "Completed"]
     assert completed == [entry for bar in placed for entry in ((bar + 1, "B", "Market"), (bar + 1, "A", "Limit"))]
     assert_same(expected, got)
+
+
+@pytest.mark.parametrize(("bar", "cash", "verdict"), [(3, 9690, "Completed"), (4, 9700, "Margin")],
+                         ids=["gap_down_fits_at_open", "gap_up_refused_at_open"])
+def test_cheat_on_open_fuzz_when_market_order_from_next_then_funds_checked_at_the_next_open(
+        bar: int, cash: float, verdict: str) -> None:
+    # Fuzz seed 1415: under cheat-on-open BackBroker's submission check values a market order at its
+    # data's open when the check runs (the next bar's), not at the close it was created on.
+    assert FRAME.open.iloc[3] * 100 < 9690 < FRAME.close.iloc[2] * 100
+    assert FRAME.close.iloc[3] * 100 < 9700 < FRAME.open.iloc[4] * 100
+    expected, got = side_by_side(daily, {bar: [lambda s: s.buy(size=100)]}, cheat_on_open=True,
+                                 on_start=lambda s: s.broker.setcash(cash))
+    assert [e[2] for e in expected["log"]] == ["Submitted", "Accepted" if verdict == "Completed" else "Margin",
+                                               *(["Completed"] if verdict == "Completed" else [])]
+    assert_same(expected, got)
+
+
+def test_cheat_on_open_fuzz_when_priced_close_order_from_next_open_then_funds_checked_at_its_price() -> None:
+    # Fuzz seed 1271: an order from next_open() that is not a market order is valued at its created
+    # price (here a Close order given a price), as BackBroker's check does; it was not checked at all.
+    price = round(FRAME.close.iloc[4] * 1.5, 2)
+    plan_open = {5: [lambda s: s.buy(size=100, exectype=O.Close, price=price)]}
+    assert FRAME.high.max() * 100 < 12000 < price * 100
+    expected, got = side_by_side(daily, {}, plan_open=plan_open, cheat_on_open=True,
+                                 on_start=lambda s: s.broker.setcash(12000))
+    assert [e[2] for e in expected["log"]] == ["Submitted", "Margin"]
+    assert_same(expected, got)
+
+
+def test_close_when_filler_sizes_it_on_a_bar_passed_again_then_sized_on_the_bar_before_it(tmp_path: Any) -> None:
+    # Fuzz run 6 (seed 988). A Close order on the CSV feed A (next to a pandas feed B, so A has a new bar
+    # every other cycle) fills at the close noted on the bar before, and BackBroker's filler sizes it with
+    # ago=-1: in a cycle where A has no new bar, that is the bar before A's last one, not A's last one.
+    frame = make_ohlcv(60, seed=3, zero_volume_every=3)
+    path = write_bt_csv(frame, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    plan = {bar: [lambda s: s.sell(data=s.datas[0], size=5, exectype=O.Close)] for bar in range(2, 50, 8)}
+    expected, got = side_by_side(feeds, plan, on_start=lambda s: s.broker.set_filler(
+        bt.broker.fillers.FixedSize(size=2)))
+    fills = [(e[0], e[2]) for e in expected["log"] if e[2] in ("Partial", "Completed")]
+    assert len(fills) >= 12 and any(bar % 2 for bar, _ in fills)  # some fills in cycles where A is idle
+    assert_same(expected, got)
+
+
+def test_market_when_filler_leaves_a_rest_on_a_bar_stamped_like_the_order_then_refilled_on_it(
+        tmp_path: Any) -> None:
+    # Fuzz run 6 (seed 988). A market order on the CSV feed A placed in a cycle of the pandas feed B:
+    # A's next bar (23:59:59.999989) and B's bar (midnight) of the same day both map to that day's close,
+    # the order's own time. BackBroker fills the filler's share on A's bar, then again on it in the next
+    # cycle, where A has no new bar (the bar came after the order).
+    path = write_bt_csv(FRAME, tmp_path / "a.csv")
+    feeds = lambda: [csv_feed(path, name="A"), pandas_feed(FRAME_DIP, name="B")]  # noqa: E731
+    plan = {bar: [lambda s: s.buy(data=s.datas[0], size=6)] for bar in range(3, 40, 8)}
+    expected, got = side_by_side(feeds, plan, on_start=lambda s: s.broker.set_filler(
+        bt.broker.fillers.FixedSize(size=2)))
+    fills = [(e[0], e[2]) for e in expected["log"] if e[2] in ("Partial", "Completed")]
+    assert fills == [entry for bar in range(3, 40, 8)
+                     for entry in ((bar + 1, "Partial"), (bar + 2, "Partial"), (bar + 3, "Completed"))]
+    assert_same(expected, got)

@@ -228,6 +228,18 @@ def _rehash(envelope: dict[str, Any]) -> bytes:
     return json.dumps(envelope).encode()
 
 
+def test_load_when_file_is_version_3_then_migrates_with_no_bars_before(tmp_path: Path) -> None:
+    manager, sim, path = _saved(tmp_path)
+    envelope = json.loads(path.read_bytes())
+    assert envelope["version"] == 4 and envelope["body"]["bars_before"]  # the run had bars
+    envelope["version"] = envelope["body"]["version"] = 3
+    del envelope["body"]["bars_before"]
+    path.write_bytes(_rehash(envelope))
+    restored = manager.restore_simulator(manager.verify(path))
+    assert restored._bar_before == {}
+    assert restored._last_bar == sim._last_bar and restored.cash == sim.cash
+
+
 def _expect_error(manager: CheckpointManager, path: Path, data: bytes) -> None:
     path.write_bytes(data)
     with pytest.raises(CheckpointError) as info:

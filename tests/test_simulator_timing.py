@@ -300,3 +300,25 @@ def test_cancel_when_it_reaches_the_venue_after_the_bars_open_fill_then_too_late
     feed(sim, intraday(5, ("100", "101", "99", "100")))  # the open is under the limit: filled at 10:00
     assert kinds(events, "O") == ["OrderFilled", "CancelRejected"]
     assert of(events, CancelRejected)[0].reason is RejectionReason.TOO_LATE_TO_CANCEL
+
+
+def _two_symbol_fill_order(**kwargs: object) -> list[str]:
+    sim = simulator(100000, **kwargs)
+    sim.process_market_data(T0, {"SPY": bar(*SIGNAL_BAR, T0), "QQQ": bar(*SIGNAL_BAR, T0)})
+    events = record(sim)
+    sim.submit_order(order("buy", 1, order_id="SPY-1"), T0)
+    sim.submit_order(order("buy", 1, symbol="QQQ", order_id="QQQ-1"), T0)
+    ts = daily(1)
+    sim.process_market_data(ts, {"SPY": bar(*SIGNAL_BAR, ts, open_time=ts.replace(hour=9, minute=30)),
+                                 "QQQ": bar(*SIGNAL_BAR, ts, open_time=ts.replace(hour=4))})
+    sim.advance_time(ts + MINUTE)
+    return [e.order_id for e in of(events, OrderFilled)]
+
+
+def test_market_data_when_zero_latency_then_orders_across_symbols_fill_in_submission_order() -> None:
+    # Backtrader walks its pending queue once a cycle: QQQ's earlier open does not put its order first.
+    assert _two_symbol_fill_order() == ["SPY-1", "QQQ-1"]
+
+
+def test_market_data_when_latency_then_bars_are_taken_by_their_open() -> None:
+    assert _two_symbol_fill_order(latency=latency(submission=10)) == ["QQQ-1", "SPY-1"]

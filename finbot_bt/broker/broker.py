@@ -237,6 +237,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self.cash: float = self.p.cash
         self._filler_sizes: dict[str, Any] = {}
         self._to_submit: collections.deque[tuple[int, Any]] = collections.deque()
+        self._open_checked: dict[int, Any] = {}  # order ref -> data: a cheat-on-open market order's check
         self.sim = self._build_simulator()
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(bt.Position)
         self.notifs: collections.deque[Any] = collections.deque()
@@ -631,6 +632,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             # As BackBroker, submitted orders are checked (cash, risk) at the broker's next cycle:
             # a setcash or add_cash made after the order in the same next() counts.
             self._to_submit.append((order.ref, submission))
+            if self.p.coo and order.exectype == bt.Order.Market:
+                self._open_checked[order.ref] = data
         else:
             self._submit_now(submission)
         return order
@@ -647,7 +650,13 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._in_submit = defer
         try:
             while self._to_submit:
-                self._submit_now(self._to_submit.popleft()[1])
+                ref, submission = self._to_submit.popleft()
+                data = self._open_checked.pop(ref, None) if self._open_checked else None
+                if data is not None and finite_positive(data.open[0]):
+                    # Cheat-on-open: BackBroker's check values a market order at its data's
+                    # open when the check runs (the bar after the order's, for one from next()).
+                    submission.keywords["funds_price"] = to_decimal(data.open[0])
+                self._submit_now(submission)
         finally:
             self._in_submit = False
 
@@ -689,14 +698,19 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             bar = bar_from_data(data, ts, daily, self.p.session_open, self._last_ts.get(data))
             if bar is not None:
                 open_time = bar.open_time or self._last_ts.get(data) or now
-                reference = bar.open if order.exectype == bt.Order.Market else None
-                return max(open_time, now), reference
+                if order.exectype == bt.Order.Market:
+                    return max(open_time, now), bar.open
+                return max(open_time, now), self._created_price(order)
         # BackBroker's submission check values every order at ``created.price``
         # (the creation close for market orders, else the order's own price).
+        return now, self._created_price(order)
+
+    @staticmethod
+    def _created_price(order: Any) -> Decimal | None:
         price = order.created.price
         if price is None or not 0 < price < math.inf:
-            return now, None
-        return now, to_decimal(price)
+            return None
+        return to_decimal(price)
 
     def cancel(self, order: Any, bracket: bool = False) -> bool:
         """Request a cancel; returns True if the request was sent (the order was working)."""

@@ -2,7 +2,7 @@
 
 A checkpoint file is an envelope::
 
-    {"format": "finbot_bt.checkpoint", "version": 3, "sha256": "<hex>", "body": {...}}
+    {"format": "finbot_bt.checkpoint", "version": 4, "sha256": "<hex>", "body": {...}}
 
 ``sha256`` is the digest of the canonical JSON of ``body`` (keys sorted, no
 spaces, UTF-8; see :func:`canonical_json`); a sealed file also has
@@ -39,7 +39,7 @@ from finbot_bt.contracts.enums import (
     TradingState,
 )
 
-CHECKPOINT_VERSION = 3
+CHECKPOINT_VERSION = 4
 """Version of the checkpoint layout written by this release."""
 CHECKPOINT_FORMAT = "finbot_bt.checkpoint"
 """Value of the envelope's ``format`` field."""
@@ -304,12 +304,13 @@ class Checkpoint(_Model):
     the caller attaches (e.g. the bar index a Backtrader run stopped at).
     """
 
-    version: Literal[3]
+    version: Literal[4]
     simulator_id: SimulatorId
     timestamp: IsoTime | None
     config: ConfigRecord
     account: AccountRecord
     last_bars: list[BarRecord]
+    bars_before: list[BarRecord]  # each symbol's bar before its last one (a Close order's ago=-1)
     last_prices: dict[str, Dec]
     orders: list[OrderRecord]
     working: list[WorkingRecord]

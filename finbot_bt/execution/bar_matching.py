@@ -157,11 +157,12 @@ class BarMatcher:
             elif working.order.symbol in stale:
                 # The symbol's last bar, passed again (its market had no new bar): like BackBroker,
                 # working orders are tried on it again, a market order only under cheat-on-close or
-                # if that bar came after it (a rest the volume cap left, as BackBroker fills it again).
+                # if that bar came after it (a rest the volume cap left, as BackBroker fills it again;
+                # a part filled means so even when feeds' times map that bar to the order's time).
                 if live_from is None or not working.active or (
                         working.match.order_type is OrderType.MARKET and working.fixed_price is None
                         and not self.fill.market_at_last_close and not self.fill.market_on_repeated_bar
-                        and bar.timestamp <= live_from):
+                        and bar.timestamp <= live_from and working.venue_filled == 0):
                     continue
             elif live_from is None or live_from > open_time or not working.active:
                 continue
@@ -188,8 +189,11 @@ class BarMatcher:
             if cap is not None:
                 source = bar
                 if match.fill_time is not None and working.session_end is not None:
-                    # Backtrader's Close filled at the close noted before: sized on the bar before (ago=-1)
-                    source = self.market.last_bar.get(order.symbol, bar)
+                    # Backtrader's Close filled at the close noted before: sized on the bar before (ago=-1),
+                    # the one before the last for a bar passed again
+                    market = self.market
+                    before = market.bar_before if order.symbol in self.stale else market.last_bar
+                    source = before.get(order.symbol, bar)
                 quantity = cap.available(order, remaining, match.price, source, used)
             if order.time_in_force is TimeInForce.FOK and quantity < remaining:
                 quantity = ZERO

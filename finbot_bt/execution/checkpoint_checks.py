@@ -63,6 +63,7 @@ def check_content(body: Checkpoint) -> None:
     for i, inst in enumerate(body.config.instruments):
         _number(f"config.instruments[{i}].multiplier", inst.multiplier, positive=True)
     _unique("last_bars[].symbol", (b.symbol for b in body.last_bars))
+    _unique("bars_before[].symbol", (b.symbol for b in body.bars_before))
     for symbol, price in body.last_prices.items():
         _number(f"last_prices[{symbol!r}]", price, signed=False)
     _unique("orders[].order_id", (o.order_id for o in body.orders))

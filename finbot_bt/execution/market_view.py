@@ -1,6 +1,6 @@
 """What the simulator remembers of the market (private to the execution layer).
 
-``MarketView`` keeps the last bar and the last close of every symbol seen,
+``MarketView`` keeps the last bar (and the one before it) and the last close of every symbol seen,
 turns the prices passed to ``process_market_data`` into bars (checking them),
 says when a bar opened (``Bar.open_time``, else the previous bar's timestamp of
 its symbol) and values an order before it trades (:meth:`MarketView.reference_price`).
@@ -21,12 +21,13 @@ _STOPS = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP, OrderTy
 
 
 class MarketView:
-    """Last bar and last close per symbol."""
+    """Last bar, the bar before it, and last close per symbol."""
 
-    __slots__ = ("last_bar", "last_price")
+    __slots__ = ("bar_before", "last_bar", "last_price")
 
     def __init__(self) -> None:
         self.last_bar: dict[str, Bar] = {}
+        self.bar_before: dict[str, Bar] = {}  # each symbol's bar before its last one
         self.last_price: dict[str, Decimal] = {}
 
     def coerce_bars(self, timestamp: datetime, prices: Mapping[str, Bar | Decimal]) -> dict[str, Bar]:

@@ -1,7 +1,7 @@
 """Checkpoint migrations: ``MIGRATIONS[v]`` turns a version ``v`` body into version ``v + 1``.
 
 Version 2 -> 3 adds ``segment`` and ``summed`` to the journal mark (see
-:func:`migrate_2_to_3`). The rest of this docstring is about 1 -> 2.
+:func:`migrate_2_to_3`); 3 -> 4 adds ``bars_before`` (:func:`migrate_3_to_4`). The rest of this docstring is about 1 -> 2.
 
 Version 1 is the original finbot's checkpoint layout (``"version": "1.0.0"``,
 no envelope, no hash): latency as a profile name, positions as a
@@ -162,7 +162,13 @@ def migrate_2_to_3(old: JsonDict) -> JsonDict:
     return body
 
 
-MIGRATIONS: dict[int, Callable[[JsonDict], JsonDict]] = {1: migrate_1_to_2, 2: migrate_2_to_3}
+def migrate_3_to_4(old: JsonDict) -> JsonDict:
+    """Version 3 -> 4: ``bars_before``, each symbol's bar before its last one, starts empty (a Close
+    order resting at the checkpoint is then sized on the last bar until its symbol has a new bar)."""
+    return {**old, "version": 4, "bars_before": []}
+
+
+MIGRATIONS: dict[int, Callable[[JsonDict], JsonDict]] = {1: migrate_1_to_2, 2: migrate_2_to_3, 3: migrate_3_to_4}
 """Version -> function producing the next version's body."""
 
 

@@ -204,6 +204,14 @@ class ExecutionSimulator:
     def _event_sequence(self) -> int:
         return self.events.sequence
 
+    @property
+    def _last_bar(self) -> dict[str, Bar]:
+        return self.market.last_bar
+
+    @property
+    def _bar_before(self) -> dict[str, Bar]:
+        return self.market.bar_before
+
     # ------------------------------------------------------------------ events
     def add_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` for every event, in order."""
@@ -364,7 +372,9 @@ class ExecutionSimulator:
         ``repeated`` names symbols whose bar is their last one again (their market had
         no new bar): as Backtrader does, working orders are tried on it again, even those
         placed after it (market orders only under cheat-on-close), and their validity is
-        judged by that bar's time. Returns the events this call produced, in order.
+        judged by that bar's time. With zero latency every order is tried once, in submission
+        order across symbols (Backtrader's single pass); otherwise bars are taken by their open,
+        delivering what arrives in between. Returns the events this call produced, in order.
         """
         market = self.market
         bars = market.coerce_bars(timestamp, prices)
@@ -374,9 +384,12 @@ class ExecutionSimulator:
         try:
             self.ledger.start_batch()
             self.matcher.run(timestamp, bars, repeated)
+            stale, last_bar = self.matcher.stale, market.last_bar
             for symbol, bar in bars.items():
                 self.portfolio.mark_to_market(symbol, bar.close)
-                market.last_bar[symbol] = bar
+                if symbol not in stale and symbol in last_bar:
+                    market.bar_before[symbol] = last_bar[symbol]
+                last_bar[symbol] = bar
                 market.last_price[symbol] = bar.close
             self.gate.after_bar(timestamp)
         finally:

@@ -83,6 +83,7 @@ def snapshot_simulator(
             "trading_state": sim.trading_state.value,
         },
         "last_bars": [{"symbol": s, **encode_bar(b)} for s, b in sim.market.last_bar.items()],
+        "bars_before": [{"symbol": s, **encode_bar(b)} for s, b in sim.market.bar_before.items()],
         "last_prices": {s: str(p) for s, p in sim.market.last_price.items()},
         "orders": [encode_order(o) for o in _stored_orders(sim, history)],
         "working": [_working(w) for w in sim.book.working.values()],
@@ -256,6 +257,9 @@ def _restore(data: JsonDict) -> ExecutionSimulator:
     for record in data["last_bars"]:
         symbol = record.pop("symbol")
         sim.market.last_bar[symbol] = decode_bar(record)
+    for record in data["bars_before"]:
+        symbol = record.pop("symbol")
+        sim.market.bar_before[symbol] = decode_bar(record)
     sim.market.last_price = {s: decode_decimal("last_prices", p) for s, p in data["last_prices"].items()}
     orders: dict[str, Order] = {}
     for record in data["orders"]:
