@@ -58,3 +58,14 @@ def test_market_view_when_valuing_an_order_then_limit_stop_else_last_close(
     view.last_price["SPY"] = Decimal(100)
     assert view.reference_price(order(**kwargs)) == expected  # type: ignore[arg-type]
     assert view.reference_price(order(symbol="QQQ")) is None
+
+
+def test_market_view_when_bars_recorded_then_last_bar_moves_back_unless_passed_again() -> None:
+    view = MarketView()
+    first, second = bar("100", "101", "99", "100", T0), bar("101", "102", "100", "101", T0 + DAY)
+    view.record({"SPY": first}, ())
+    assert view.bar_before == {} and view.last_price == {"SPY": Decimal(100)}
+    view.record({"SPY": second}, ())
+    assert view.bar_before == {"SPY": first} and view.last_bar == {"SPY": second}
+    view.record({"SPY": second}, {"SPY"})  # its last bar passed again: the bar before stays
+    assert view.bar_before == {"SPY": first} and view.last_price == {"SPY": Decimal(101)}

@@ -8,7 +8,7 @@ its symbol) and values an order before it trades (:meth:`MarketView.reference_pr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -55,6 +55,16 @@ class MarketView:
                     f"price for {symbol!r} must be a Bar or a Decimal, got {type(value).__name__}"
                 )
         return bars
+
+    def record(self, bars: Mapping[str, Bar], stale: Collection[str]) -> None:
+        """Remember ``bars`` as each symbol's last; a ``stale`` symbol's bar (its last one passed
+        again) does not push its last bar back to the bar before."""
+        last_bar, bar_before, last_price = self.last_bar, self.bar_before, self.last_price
+        for symbol, bar in bars.items():
+            if symbol not in stale and symbol in last_bar:
+                bar_before[symbol] = last_bar[symbol]
+            last_bar[symbol] = bar
+            last_price[symbol] = bar.close
 
     def open_time(self, symbol: str, bar: Bar) -> datetime:
         """When ``bar`` opened: its ``open_time``, else the previous bar's timestamp of ``symbol``."""

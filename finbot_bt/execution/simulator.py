@@ -384,13 +384,9 @@ class ExecutionSimulator:
         try:
             self.ledger.start_batch()
             self.matcher.run(timestamp, bars, repeated)
-            stale, last_bar = self.matcher.stale, market.last_bar
             for symbol, bar in bars.items():
                 self.portfolio.mark_to_market(symbol, bar.close)
-                if symbol not in stale and symbol in last_bar:
-                    market.bar_before[symbol] = last_bar[symbol]
-                last_bar[symbol] = bar
-                market.last_price[symbol] = bar.close
+            market.record(bars, self.matcher.stale)
             self.gate.after_bar(timestamp)
         finally:
             self.events.stop_collecting(outer, collected)
