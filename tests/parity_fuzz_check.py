@@ -331,8 +331,9 @@ def _only_created_prices_differ(x: Any, y: Any) -> bool:
     return all(same(a, b) for i, (a, b) in enumerate(zip(x, y, strict=True)) if i not in _CREATED_PRICES)
 
 
-# Statuses with which BackBroker runs an order's OCO check (_ococheck) in the same step.
-_OCO_MOVES = frozenset({"Completed", "Partial", "Canceled", "Expired", "Margin"})
+# What docs/differences.md row 11 names: an OCO member's fill, expiry, cancel or Margin (each runs
+# BackBroker's _ococheck, which cancels a bracket parent of the group without its children).
+_OCO_MOVES = frozenset({"Completed", "Partial", "Expired", "Canceled", "Margin"})
 
 
 def _oco_groups(links: dict[int, tuple[int | None, int | None]]) -> dict[int, int]:
@@ -355,8 +356,9 @@ def children_left_by_oco(back: list[Any], finbot: list[Any],
     """Refs of bracket children that deliberate difference 11 explains (docs/differences.md).
 
     A child qualifies when, on one bar: its parent is ``Canceled`` in both logs; in
-    BackBroker's, after another member of the parent's OCO group (``links``) moved
-    (a status with which BackBroker runs its OCO check), which cancels the parent
+    BackBroker's, after another member of the parent's OCO group (``links``) filled
+    (``Completed``, ``Partial``), ``Expired``, was ``Canceled`` or refused (``Margin``), whose
+    OCO check cancels the parent
     without its children; FinbotBroker notifies the child ``Canceled`` after the
     parent, where BackBroker notifies nothing more of it after the parent's
     ``Canceled`` except its end (``Canceled`` or ``Expired``) on a later bar:

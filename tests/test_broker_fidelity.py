@@ -658,6 +658,33 @@ def test_divergence_11_when_oco_fill_cancels_a_bracket_parent_then_finbot_cancel
         [e for e in expected["log"] if e[0] > 4 or e[2] != "Canceled"]
 
 
+def test_divergence_11_when_strategy_cancels_an_oco_member_then_finbot_cancels_the_bracket_children_too() -> None:
+    # Fuzz seed 132: BackBroker runs the same OCO check when a member is cancelled by the strategy
+    # (or refused for cash): the bracket parent in the group is cancelled, its children stay Accepted
+    # forever. FinbotBroker cancels them with the parent. Nothing else differs.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        s.kept["bracket"] = s.buy_bracket(size=5, price=round(close * 0.5, 2), stopprice=round(close * 0.45, 2),
+                                          limitprice=round(close * 1.5, 2))
+        s.kept["member"] = s.buy(size=1, exectype=O.Limit, price=round(close * 0.5, 2), oco=s.kept["bracket"][0])
+
+    class KeepOrders(Recorder):
+        def stop(self) -> None:
+            self.trades.append(("alive", *(o.alive() for o in self.kept["bracket"])))
+
+    expected, got = side_by_side(daily, {3: [place], 6: [lambda s: s.cancel(s.kept["member"])]},
+                                 strategy=KeepOrders)
+    back_ends = [(e[0], e[2], e[4]) for e in expected["log"] if e[2] == "Canceled"]
+    finbot_ends = [(e[0], e[2], e[4]) for e in got["log"] if e[2] == "Canceled"]
+    assert back_ends == [(7, "Canceled", "Limit"), (7, "Canceled", "Limit")]  # the member, then the parent
+    assert finbot_ends == [*back_ends, (7, "Canceled", "Stop"), (7, "Canceled", "Limit")]
+    assert expected["trades"][-1] == ("alive", False, True, True)  # BackBroker: children left working
+    assert got["trades"][-1] == ("alive", False, False, False)
+    assert_same({k: v for k, v in expected.items() if k not in ("log", "trades")},
+                {k: v for k, v in got.items() if k not in ("log", "trades")})
+    assert [e for e in got["log"] if e[2] != "Canceled"] == [e for e in expected["log"] if e[2] != "Canceled"]
+
+
 def test_divergence_11_when_oco_fill_cancels_parent_and_others_then_children_cancel_after_the_group() -> None:
     # Fuzz F23: the extra Canceled notifications of deliberate difference 11 come after the whole
     # OCO group's, so that without them the stream is BackBroker's.

@@ -246,3 +246,20 @@ def test_compare_when_bracket_placed_on_the_bar_its_group_cancels_the_parent_the
     finbot = [*back, _entry(5, "Canceled", 2), _entry(5, "Canceled", 3)]
     divergence = compare(_result(back, _LINKS_11), _result(finbot, _LINKS_11))
     assert divergence is not None and divergence.deliberate == "11"
+
+
+def test_compare_when_group_member_cancelled_not_filled_then_deliberate_11() -> None:
+    # docs/differences.md row 11 covers a member's cancel (or Margin) too: BackBroker's OCO check
+    # runs then and cancels the parent without its children (fuzz seed 132)
+    back = [*_PLACED_11, _entry(5, "Canceled", 4), _entry(5, "Canceled", 1)]
+    finbot = [*back, _entry(5, "Canceled", 2), _entry(5, "Canceled", 3)]
+    divergence = compare(_result(back, _LINKS_11), _result(finbot, _LINKS_11))
+    assert divergence is not None and divergence.deliberate == "11"
+
+
+def test_compare_when_parent_cancelled_by_strategy_not_its_group_then_extra_child_cancels_not_deliberate() -> None:
+    # the parent's own Canceled with no group member moving first is not row 11
+    back = [*_PLACED_11, _entry(5, "Canceled", 1)]
+    finbot = [*back, _entry(5, "Canceled", 2), _entry(5, "Canceled", 3)]
+    divergence = compare(_result(back, _LINKS_11), _result(finbot, _LINKS_11))
+    assert divergence is not None and divergence.deliberate == ""

@@ -390,7 +390,7 @@ def test_resume_when_session_written_in_format_2_then_migrated_and_exact(tmp_pat
 
     assert all(problem is None for _, problem in verify_folder(tmp_path))
     latest = CheckpointManager(tmp_path).load_checkpoint("s")
-    assert latest.version == 3 and latest.journal is not None and not latest.journal.summed
+    assert latest.version == 4 and latest.journal is not None and not latest.journal.summed
     recovery = recover(tmp_path, "s")
     assert recovery.events and recovery.tail.legacy
     point = max(json.loads(json.dumps(latest.metadata))["broker"]["last_bar_times"].values())
