@@ -14,7 +14,7 @@ from finbot_bt.errors import MarketDataError
 from finbot_bt.execution.order_book import OrderBook
 from finbot_bt.execution.venue import Venue
 from finbot_bt.execution.working import VenueFill, WorkingOrder
-from tests.factories import T0, latency, ms, order
+from tests.factories import T0, latency, ms, order, simulator
 
 
 class Recorder:
@@ -144,3 +144,13 @@ def test_venue_when_fill_inside_bar_then_cancel_arrives_first_only_if_due_before
     working.order = replace(working.order, status=status)
     venue.send_cancel("a", T0)
     assert venue.cancel_arrives_first(working.order, T0 + ms(bar_time)) is expected
+
+
+def test_venue_when_simulator_latency_is_replaced_then_later_legs_travel_with_it() -> None:
+    sim = simulator()
+    sim.latency = latency(submission=40)
+    assert sim.venue.latency.submission_latency == ms(40)
+    accepted = sim.submit_order(order(order_id="a", order_type="limit", limit="90"), T0)
+    assert accepted.status is OrderStatus.SUBMITTED
+    sim.advance_time(T0 + ms(40))
+    assert sim.get_order("a").status is OrderStatus.ACCEPTED

@@ -137,7 +137,6 @@ class ExecutionSimulator:
         self.matcher = BarMatcher(self.book, self.market, self.venue, self.lifecycle, fill, slippage)
         self.gate = TradingGate(self, self.risk, self.book, self.ledger, self.market, self.events, fill)
         self.intake = OrderIntake(self.book, self.venue, self.gate, self.lifecycle, self.events)
-        self.latency = self.venue.latency
         self.queue = self.venue.queue
 
     # ------------------------------------------------------------------ models and state
@@ -168,6 +167,15 @@ class ExecutionSimulator:
     @commission.setter
     def commission(self, value: CommissionModel) -> None:
         self.ledger.commission = value
+
+    @property
+    def latency(self) -> LatencyConfig:
+        """Latency of the three legs (replaceable: legs sent afterwards follow)."""
+        return self.venue.latency
+
+    @latency.setter
+    def latency(self, value: LatencyConfig) -> None:
+        self.venue.latency = value
 
     @property
     def clock(self) -> datetime | None:
