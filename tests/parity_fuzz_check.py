@@ -291,7 +291,8 @@ def _show(names: tuple[str, ...], entry: Any) -> str:
     return ", ".join(f"{n}={v!r}" for n, v in zip(names, entry, strict=True))
 
 
-def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> str:
+def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int,
+               links: dict[int, tuple[int | None, int | None]] | None = None) -> str:
     """Which documented deliberate difference explains this first difference ("" if none).
 
     #2: in the same submission check (same bar) as an earlier order that both
@@ -304,6 +305,11 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> s
     ``created_pricelimit``) of a trailing order's ``Submitted`` notification and
     that order's verdict, later on the same bar, is such a #2 difference.
     #11 is recognised in :func:`compare` (:func:`children_left_by_oco`).
+    #12: BackBroker fills an order FinbotBroker cancelled as an OCO member, and
+    BackBroker had dropped that order from its group: another member of the group
+    (``links``) filled, expired, was cancelled or refused in BackBroker's log between
+    the order's ``Submitted`` and its ``Accepted`` (BackBroker's OCO check popped the
+    group while the order still waited in its submitted queue).
     """
     if stream != "log" or index >= min(len(back), len(finbot)):
         return ""
@@ -321,7 +327,27 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int) -> s
             if ({v[2], w[2]} == {"Margin", "Accepted"} and v[0] == w[0] == x[0]
                     and any(e[0] == x[0] and e[2] == "Margin" for e in back[:later_back])):
                 return "2"
+    if (links and x[14] == y[14] and x[0] == y[0] and y[2] == "Canceled" and x[2] in ("Completed", "Partial")
+            and _left_its_oco_group(back[:index], x[14], links)):
+        return "12"
     return ""
+
+
+def _left_its_oco_group(back: list[Any], ref: int, links: dict[int, tuple[int | None, int | None]]) -> bool:
+    # BackBroker notifies Submitted when the order is created and Accepted when its next cycle takes it
+    # from the submitted queue: a member's move between the two popped the group while it waited.
+    group = _oco_groups(links)
+    if ref not in group:
+        return False
+    submitted = next((i for i, e in enumerate(back) if e[14] == ref and e[2] == "Submitted"), None)
+    if submitted is None:
+        return False
+    accepted = next((i for i in range(submitted + 1, len(back)) if back[i][14] == ref and back[i][2] == "Accepted"),
+                    None)
+    if accepted is None:
+        return False
+    return any(e[14] != ref and group.get(e[14]) == group[ref] and e[2] in _OCO_MOVES
+               for e in back[submitted + 1:accepted])
 
 
 _CREATED_PRICES = (LOG_FIELDS.index("created_price"), LOG_FIELDS.index("created_pricelimit"))
@@ -456,7 +482,7 @@ def compare(back: dict[str, Any], finbot: dict[str, Any], ignore: frozenset[str]
               f"  Finbot:     {_show(names, b[index] if index < len(b) else None)}")
     if left:
         detail += f"\n  (logs without the notifications of deliberate difference 11: children {sorted(left)})"
-    return Divergence(sig, bar, detail, deliberate(stream, a, b, index))
+    return Divergence(sig, bar, detail, deliberate(stream, a, b, index, back.get("links")))
 
 
 def check(scn: Scenario, finbot: Callable[[], Any] = FinbotBroker,

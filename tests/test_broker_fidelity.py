@@ -832,3 +832,29 @@ def test_market_when_filler_leaves_a_rest_on_a_bar_stamped_like_the_order_then_r
     assert fills == [entry for bar in range(3, 40, 8)
                      for entry in ((bar + 1, "Partial"), (bar + 2, "Partial"), (bar + 3, "Completed"))]
     assert_same(expected, got)
+
+
+def test_divergence_12_when_oco_members_created_on_the_bar_their_group_is_cancelled_then_finbot_keeps_them_oco() -> None:
+    # Fuzz seed 222. BackBroker files an order in its OCO list when it is created, and a member's cancel
+    # pops that whole list, cancelling only the members already in its pending queue: t1 and t2, created
+    # on the bar t0 is cancelled (still in its submitted queue), leave the group, and both fill although
+    # t2 was placed oco=t1. FinbotBroker keeps t1 and t2 one-cancels-other: t1 fills, t2 is cancelled.
+    def place(s: Any) -> None:
+        close = s.data.close[0]
+        s.kept["t1"] = s.buy(size=10, oco=s.kept["t0"])
+        s.kept["t2"] = s.sell(size=4, exectype=O.Stop, price=round(close * 1.5, 2), oco=s.kept["t1"])
+        s.cancel(s.kept["t0"])
+
+    def first(s: Any) -> None:
+        s.kept["t0"] = s.sell(size=1, exectype=O.Stop, price=round(s.data.close[0] * 0.3, 2))
+
+    expected, got = side_by_side(daily, {2: [first], 3: [place]}, strategy=CreatedPriceRecorder)
+
+    def ends(log: list[Any]) -> list[tuple[Any, ...]]:
+        name = {ref: f"t{i}" for i, ref in enumerate(sorted({e[15] for e in log}))}
+        return [(e[0], e[2], name[e[15]]) for e in log if e[2] in ("Completed", "Canceled")]
+
+    assert ends(expected["log"]) == [(4, "Canceled", "t0"), (4, "Completed", "t1"), (4, "Completed", "t2")]
+    assert ends(got["log"]) == [(4, "Canceled", "t0"), (4, "Completed", "t1"), (4, "Canceled", "t2")]
+    t2 = max(e[15] for e in expected["log"])
+    assert [e[:15] for e in got["log"] if e[15] != t2] == [e[:15] for e in expected["log"] if e[15] != t2]

@@ -263,3 +263,31 @@ def test_compare_when_parent_cancelled_by_strategy_not_its_group_then_extra_chil
     finbot = [*back, _entry(5, "Canceled", 2), _entry(5, "Canceled", 3)]
     divergence = compare(_result(back, _LINKS_11), _result(finbot, _LINKS_11))
     assert divergence is not None and divergence.deliberate == ""
+
+
+# Fuzz seed 222: t0 (ref 1) is cancelled on the bar t1 (ref 2, oco=t0) and t2 (ref 3, oco=t1) are created.
+_LINKS_12 = {1: (None, None), 2: (None, 1), 3: (None, 2)}
+_BACK_12 = [_entry(3, "Submitted", 1), _entry(3, "Accepted", 1), _entry(4, "Submitted", 2),
+            _entry(4, "Submitted", 3), _entry(4, "Canceled", 1), _entry(4, "Accepted", 2), _entry(4, "Accepted", 3),
+            _entry(4, "Completed", 2), _entry(4, "Completed", 3)]
+
+
+def test_compare_when_oco_members_created_on_the_bar_their_group_is_cancelled_then_deliberate_12() -> None:
+    finbot = [*_BACK_12[:-1], _entry(4, "Canceled", 3)]
+    divergence = compare(_result(_BACK_12, _LINKS_12), _result(finbot, _LINKS_12))
+    assert divergence is not None and divergence.deliberate == "12"
+
+
+def test_compare_when_group_moved_before_the_order_was_created_then_not_deliberate_12() -> None:
+    # the cancel came before t1 and t2 were created: BackBroker filed them in a fresh list
+    back = [*_BACK_12[:2], _entry(4, "Canceled", 1), *_BACK_12[2:4], *_BACK_12[5:]]
+    finbot = [*back[:-1], _entry(4, "Canceled", 3)]
+    divergence = compare(_result(back, _LINKS_12), _result(finbot, _LINKS_12))
+    assert divergence is not None and divergence.deliberate == ""
+
+
+def test_compare_when_order_in_no_oco_group_then_extra_cancel_not_deliberate_12() -> None:
+    links = {1: (None, None), 2: (None, 1), 3: (None, None)}
+    finbot = [*_BACK_12[:-1], _entry(4, "Canceled", 3)]
+    divergence = compare(_result(_BACK_12, links), _result(finbot, links))
+    assert divergence is not None and divergence.deliberate == ""
