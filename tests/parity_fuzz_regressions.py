@@ -242,4 +242,30 @@ REGRESSIONS: dict[str, Scenario] = {
             Act(bar=8, kind='order', args=(('data', 1), ('exectype', 'Market'), ('side', 'buy'), ('size', 8), ('tag', 't3'), ('valid', ('delta', 2880)))),
         ),
     ),
+    # a Market order's close-only fill after a cash refusal takes the type of BackBroker's split (a float
+    # position makes it float); shrunk from fuzz seed 816
+    "closing_part_of_a_cash_refused_reversal_has_the_position_size_type": Scenario(
+        seed=816, mode=(('exactbars', False), ('preload', True), ('runonce', True)), filler=(('kind', 'FixedBarPerc'), ('perc', 25)),
+        feeds=(
+            FeedSpec(name='A', seed=325545, bars=108, minutes=30, declare_timeframe=False, bars_per_day=8),
+        ),
+        actions=(
+            Act(bar=13, kind='addcash', args=(('cash', 50000.0),)),
+            Act(bar=62, kind='order', args=(('data', 0), ('exectype', 'Limit'), ('price', -24), ('side', 'buy'), ('size', 90), ('tag', 't20'))),
+            Act(bar=63, kind='bracket', args=(('data', 0), ('limit', -31), ('limitvalid', ('delta', 240)), ('parent', 'Limit'), ('price', 4), ('side', 'sell'), ('size', 90), ('stop', 15), ('tag', 'b21'))),
+            Act(bar=64, kind='close', args=(('data', 0),)),
+            Act(bar=96, kind='setcash', args=(('cash', 5000.0),)),
+        ),
+    ),
+    # an order placed on the first bar of a daily-declared intraday feed without preload is timed again
+    # once the next bar shows the feed intraday; shrunk from fuzz seed 2225
+    "first_bar_order_retimed_when_feed_turns_out_intraday_without_preload": Scenario(
+        seed=2225, cash=1000000.0, mode=(('exactbars', 1), ('preload', True), ('runonce', True)),
+        feeds=(
+            FeedSpec(name='A', seed=4370, bars=5, minutes=30, declare_timeframe=False, bars_per_day=8),
+        ),
+        actions=(
+            Act(bar=1, kind='bracket', args=(('data', 0), ('limit', -33), ('parent', 'Limit'), ('price', -2), ('side', 'sell'), ('size', 5), ('stop', 12), ('stopvalid', ('delta', 30)), ('tag', 'b1'))),
+        ),
+    ),
 }

@@ -238,6 +238,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         self._filler_sizes: dict[str, Any] = {}
         self._to_submit: collections.deque[tuple[int, Any]] = collections.deque()
         self._open_checked: dict[int, Any] = {}  # order ref -> data: a cheat-on-open market order's check
+        # order ref -> (order, data): timed as daily before its feed could be told intraday (first bar, no preload)
+        self._timed_daily: dict[int, tuple[Any, Any]] = {}
         self.sim = self._build_simulator()
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(bt.Position)
         self.notifs: collections.deque[Any] = collections.deque()
@@ -632,6 +634,8 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             # As BackBroker, submitted orders are checked (cash, risk) at the broker's next cycle:
             # a setcash or add_cash made after the order in the same next() counts.
             self._to_submit.append((order.ref, submission))
+            if (order.valid or order.exectype == bt.Order.Close) and self._is_daily(data) and len(data) < 2:
+                self._timed_daily[order.ref] = (order, data)
             if self.p.coo and order.exectype == bt.Order.Market:
                 self._open_checked[order.ref] = data
         else:
@@ -656,9 +660,24 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
                     # Cheat-on-open: BackBroker's check values a market order at its data's
                     # open when the check runs (the bar after the order's, for one from next()).
                     submission.keywords["funds_price"] = to_decimal(data.open[0])
+                if self._timed_daily:
+                    submission = self._retimed(ref, submission)
                 self._submit_now(submission)
         finally:
             self._in_submit = False
+
+    def _retimed(self, ref: int, submission: Any) -> Any:
+        # An order placed on its feed's first bar without preload was timed as daily; if the feed's
+        # next bar showed it intraday (fuzz seed 2225), time its validity and session end again.
+        entry = self._timed_daily.pop(ref, None)
+        if entry is None or self._is_daily(entry[1]):
+            return submission
+        order, data = entry
+        core_order = submission.args[0]
+        if order.valid:
+            core_order = dataclasses.replace(core_order, expire_at=self._expiry(order.valid, data))
+        keywords = {**submission.keywords, "close_session": self._close_session(order, data)}
+        return functools.partial(submission.func, core_order, *submission.args[1:], **keywords)
 
     def _close_session(self, order: Any, data: Any) -> tuple[datetime, datetime] | None:
         # Backtrader's Close rule in simulated time: tried on bars after the creation bar,
@@ -743,7 +762,11 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         deferred, self._deferred = self._deferred, []
         for event in deferred:
             self._apply(event)
+        timed: dict[Any, bool] = {}
         if self._to_submit:
+            # Orders are timed (validity, session end) as they are flushed: judge first whether the
+            # feeds' new bars show a daily-declared feed to be intraday (fuzz seed 2225).
+            timed = self._time_new_bars()
             self._flush_submissions(defer=False)
         if self._userhist:
             self._process_order_history()
@@ -775,7 +798,7 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
             if stamp is None:
                 stamp = stamps[key] = line.datetime(0)
             if daily:
-                daily = self._bars_are_daily(data, line)
+                daily = timed[data] if data in timed else self._bars_are_daily(data, line)
             ts = core_time(stamp, daily, session_close)
             previous = last_ts.get(data)
             last_ts[data] = ts
@@ -808,6 +831,12 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
 
     def _is_daily(self, data: Any) -> bool:
         return is_daily(data) and data not in self._intraday
+
+    def _time_new_bars(self) -> dict[Any, bool]:
+        # Whether each daily-declared feed with a new bar is daily, judged once per bar.
+        last_len = self._last_len
+        return {data: self._bars_are_daily(data, data.datetime) for data in self._feeds()
+                if len(data) > last_len.get(data, 0) and self._is_daily(data)}
 
     def _bars_are_daily(self, data: Any, line: Any) -> bool:
         # Timing comes from the bars' own timestamps: a feed declared daily (often just
@@ -968,12 +997,18 @@ class FinbotBroker(bt.BrokerBase):  # type: ignore[misc]
         _, _, split_opened, split_closed = position.pseudoupdate(closed + opened, price)
         if split_opened == opened and split_closed == closed:
             opened, closed = split_opened, split_closed
+        refused = closed and not opened and self._refused_reversal_size(order, filled, closed)
+        if refused:
+            # BackBroker executes the closing part of the size it tried, of that split's type
+            # (a float position makes it a float; fuzz seed 816).
+            tried_closed = position.pseudoupdate(refused, price)[3]
+            if tried_closed == closed:
+                closed = tried_closed
         size = closed + opened
         closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
         closedcomm = to_float(event.closed_commission)
         openedcomm = to_float(execution.commission - event.closed_commission)
-        refused = closed and not opened and self._refused_reversal_size(order, filled, closed)
         if refused:  # BackBroker reports the position the whole size would have made
             psize, pprice, _, _ = position.pseudoupdate(refused, price)
             position.update(size, price, data.datetime.datetime(0))
