@@ -217,9 +217,9 @@ class CheckpointManager:
         if attached is not None and attached[0] is simulator:
             writer = attached[1]
             writer.flush()
-            if writer.position.sequence != simulator._event_sequence:
+            if writer.position.sequence != simulator.events.sequence:
                 raise CheckpointError(f"journal {writer.path} is at event {writer.position.sequence}, "
-                                      f"the simulator at {simulator._event_sequence}")
+                                      f"the simulator at {simulator.events.sequence}")
             at = writer.position
             position = {"sequence": at.sequence, "offset": at.offset, "segment": at.segment,
                         "summed": writer.summed}

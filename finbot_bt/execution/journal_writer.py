@@ -129,7 +129,7 @@ class JournalWriter:
 
     def attach(self, simulator: ExecutionSimulator) -> None:
         """Start recording ``simulator``'s events; its counter must line up with the file."""
-        current = simulator._event_sequence
+        current = simulator.events.sequence
         if self._file_sequence == 0 and self._offset == 0:
             self._sequence = self._file_sequence = current  # a new journal starts where the simulator is
         missing = [s for s in range(current + 1, self._file_sequence + 1) if s not in self._expected]

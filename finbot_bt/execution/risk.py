@@ -31,47 +31,32 @@ closes; the open orders counted are the account's (remaining quantity).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, ValidationError
-
-from finbot_bt.contracts.enums import OrderSide, RejectionReason, TradingState
+from finbot_bt.contracts.enums import OrderSide, RejectionReason
 from finbot_bt.contracts.orders import Order
 from finbot_bt.contracts.risk import RiskConfig
-from finbot_bt.errors import CheckpointError, ConfigError
+from finbot_bt.errors import ConfigError
 from finbot_bt.execution.risk_book import BookSource, RiskBook, equity_at_last_close, multiplier
+from finbot_bt.execution.risk_state import RISK_STATE_VERSION, RiskBreach, encode_risk_state, parse_risk_state
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
-RISK_STATE_VERSION = 1
 _US = timedelta(microseconds=1)
 _CENT = Decimal("0.01")
 
 Refusal = tuple[RejectionReason, str]
+
+__all__ = ["RISK_STATE_VERSION", "RiskBreach", "RiskChecker", "RiskContext", "RiskEngine"]
 
 
 class RiskContext(BookSource, Protocol):
     """What the engine reads from the simulator (``ExecutionSimulator`` provides it)."""
 
     def reference_price(self, order: Order) -> Decimal | None: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RiskBreach:
-    """A limit breached outside an order check; the simulator turns it into ``RiskLimitBreached``.
-
-    ``rule`` names the config field (``"drawdown_limit.max_daily_drawdown_pct"``);
-    ``state`` is the trading state the simulator moves to if ACTIVE.
-    """
-
-    rule: str
-    reason: RejectionReason
-    message: str
-    state: TradingState = TradingState.REDUCING
 
 
 def _pct(numerator: Decimal, denominator: Decimal) -> Decimal:
@@ -214,7 +199,8 @@ class RiskEngine:
             if refusal is not None:
                 return refusal
         if self._exposure_on:
-            refusal = self._check_exposure(order, sim, added, (long_side, short_side), (new_long, new_short))
+            refusal = _check_exposure(order, sim, book, (self._max_gross, self._max_net), added,
+                                      (long_side, short_side), (new_long, new_short))
             if refusal is not None:
                 return refusal
         if self._drawdown_on:
@@ -245,41 +231,6 @@ class RiskEngine:
                         f"position worth {value} ({figure} units at last close {price}) "
                         f"{_detail(order, quantity, same_side)}, "
                         f"above max_value {max_value}")
-        return None
-
-    def _check_exposure(
-        self, order: Order, sim: RiskContext, added: Decimal, before: tuple[Decimal, Decimal],
-        after: tuple[Decimal, Decimal],
-    ) -> Refusal | None:
-        book = self._book
-        price = sim.last_price(order.symbol)
-        if price is None or book.missing:
-            missing = order.symbol if price is None else sorted(book.missing)[0]
-            return _no_price("exposure limit", missing)
-        unit = price * multiplier(sim.portfolio, order.symbol)
-        gross = book.gross
-        new_gross = gross + (max(abs(after[0]), abs(after[1])) - max(abs(before[0]), abs(before[1]))) * unit
-        shift = added * unit
-        net_long, net_short = book.net_long, book.net_short
-        net = max(abs(net_long), abs(net_short))
-        if order.side is OrderSide.BUY:
-            new_net = max(abs(net_long + shift), abs(net_short))
-        else:
-            new_net = max(abs(net_long), abs(net_short - shift))
-        equity = sim.portfolio.cash + book.value
-        for name, limit, old, new in (("gross", self._max_gross, gross, new_gross),
-                                      ("net", self._max_net, net, new_net)):
-            if limit is None or new <= old or (equity > 0 and new * HUNDRED <= limit * equity):
-                continue
-            field = f"max_{name}_exposure_pct {limit}%"
-            if equity <= 0:
-                return (RejectionReason.RISK_EXPOSURE_LIMIT,
-                        f"exposure limit: equity is {equity}, so no {name} exposure can be added; "
-                        f"{order.side.value} {order.quantity} {order.symbol} would raise it to {new} ({field})")
-            return (RejectionReason.RISK_EXPOSURE_LIMIT,
-                    f"exposure limit: {order.side.value} {order.quantity} {order.symbol} could raise {name} "
-                    f"exposure to {_pct(new, equity)}% of equity {equity} (notional {new}, worst case with "
-                    f"open orders), above {field}")
         return None
 
     def _check_drawdown(self, order: Order, equity: Decimal, timestamp: datetime, reduces: bool) -> Refusal | None:
@@ -371,32 +322,11 @@ class RiskEngine:
     # ------------------------------------------------------------------ checkpoint
     def state(self) -> dict[str, Any]:
         """Runtime state as JSON-friendly values (Decimals as str, dates ISO 8601)."""
-        pending = self._pending_breach
-        return {
-            "version": RISK_STATE_VERSION,
-            "peak_equity": _text(self.peak_equity),
-            "daily_baseline": _text(self.daily_baseline),
-            "baseline_day": self.baseline_day.isoformat() if self.baseline_day is not None else None,
-            "last_equity": _text(self.last_equity),
-            "bucket_level": self.bucket_level,
-            "bucket_unit": self.bucket_unit,
-            "bucket_refilled_at": _iso(self.bucket_refilled_at),
-            "latched": self.latched,
-            "latched_rule": self.latched_rule,
-            "pending_breach": None if pending is None else {
-                "rule": pending.rule, "reason": pending.reason.value, "message": pending.message,
-                "state": pending.state.value,
-            },
-        }
+        return encode_risk_state(self, self._pending_breach)
 
     def restore_state(self, data: dict[str, Any]) -> None:
         """Restore :meth:`state` output; raise CheckpointError naming a bad or unknown key."""
-        try:
-            parsed = _RiskStateModel.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "state"
-            raise CheckpointError(f"invalid risk state at {where!r}: {first['msg']}") from None
+        parsed, breach = parse_risk_state(data)
         self._book.invalidate()  # the simulator's book was restored too: rebuild on next use
         level, unit = parsed.bucket_level, parsed.bucket_unit
         if self.bucket_unit and unit and unit != self.bucket_unit:
@@ -409,38 +339,46 @@ class RiskEngine:
         self.last_equity = parsed.last_equity
         self.latched = parsed.latched
         self.latched_rule = parsed.latched_rule
-        breach = parsed.pending_breach
-        self._pending_breach = None if breach is None else RiskBreach(
-            rule=breach.rule, reason=breach.reason, message=breach.message, state=breach.state)
+        self._pending_breach = breach
 
 
 RiskChecker = RiskEngine
 """The name the issue and the original finbot use."""
 
 
-class _BreachModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rule: str
-    reason: RejectionReason
-    message: str
-    state: TradingState
-
-
-class _RiskStateModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: Literal[1]
-    peak_equity: Decimal | None
-    daily_baseline: Decimal | None
-    baseline_day: date | None
-    last_equity: Decimal | None
-    bucket_level: StrictInt
-    bucket_unit: StrictInt
-    bucket_refilled_at: datetime | None
-    latched: StrictBool
-    latched_rule: str | None
-    pending_breach: _BreachModel | None
+def _check_exposure(
+    order: Order, sim: RiskContext, book: RiskBook, limits: tuple[Decimal | None, Decimal | None],
+    added: Decimal, before: tuple[Decimal, Decimal], after: tuple[Decimal, Decimal],
+) -> Refusal | None:
+    # Worst-case gross and net notional after the order, against (max gross %, max net %) of equity.
+    price = sim.last_price(order.symbol)
+    if price is None or book.missing:
+        missing = order.symbol if price is None else sorted(book.missing)[0]
+        return _no_price("exposure limit", missing)
+    unit = price * multiplier(sim.portfolio, order.symbol)
+    gross = book.gross
+    new_gross = gross + (max(abs(after[0]), abs(after[1])) - max(abs(before[0]), abs(before[1]))) * unit
+    shift = added * unit
+    net_long, net_short = book.net_long, book.net_short
+    net = max(abs(net_long), abs(net_short))
+    if order.side is OrderSide.BUY:
+        new_net = max(abs(net_long + shift), abs(net_short))
+    else:
+        new_net = max(abs(net_long), abs(net_short - shift))
+    equity = sim.portfolio.cash + book.value
+    for name, limit, old, new in (("gross", limits[0], gross, new_gross), ("net", limits[1], net, new_net)):
+        if limit is None or new <= old or (equity > 0 and new * HUNDRED <= limit * equity):
+            continue
+        field = f"max_{name}_exposure_pct {limit}%"
+        if equity <= 0:
+            return (RejectionReason.RISK_EXPOSURE_LIMIT,
+                    f"exposure limit: equity is {equity}, so no {name} exposure can be added; "
+                    f"{order.side.value} {order.quantity} {order.symbol} would raise it to {new} ({field})")
+        return (RejectionReason.RISK_EXPOSURE_LIMIT,
+                f"exposure limit: {order.side.value} {order.quantity} {order.symbol} could raise {name} "
+                f"exposure to {_pct(new, equity)}% of equity {equity} (notional {new}, worst case with "
+                f"open orders), above {field}")
+    return None
 
 
 def _over(base: Decimal, equity: Decimal, limit: Decimal) -> bool:
@@ -465,11 +403,3 @@ def _no_price(rule: str, symbol: str) -> Refusal:
     return (RejectionReason.RISK_NO_PRICE,
             f"{rule} needs a price for {symbol!r} but the simulator has not seen one yet; "
             "send market data for it before trading")
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()

@@ -82,25 +82,25 @@ def snapshot_simulator(
             "positions": [_position(p) for p in sim.portfolio.positions.values()],
             "trading_state": sim.trading_state.value,
         },
-        "last_bars": [{"symbol": s, **encode_bar(b)} for s, b in sim._last_bar.items()],
-        "bars_before": [{"symbol": s, **encode_bar(b)} for s, b in sim._bar_before.items()],
-        "last_prices": {s: str(p) for s, p in sim._last_price.items()},
+        "last_bars": [{"symbol": s, **encode_bar(b)} for s, b in sim.market.last_bar.items()],
+        "bars_before": [{"symbol": s, **encode_bar(b)} for s, b in sim.market.bar_before.items()],
+        "last_prices": {s: str(p) for s, p in sim.market.last_price.items()},
         "orders": [encode_order(o) for o in _stored_orders(sim, history)],
-        "working": [_working(w) for w in sim._working.values()],
-        "book_symbols": list(sim._by_symbol),
-        "children": {k: list(v) for k, v in sim._children.items()},
-        "oco": {k: list(v) for k, v in sim._oco.items()},
+        "working": [_working(w) for w in sim.book.working.values()],
+        "book_symbols": list(sim.book.by_symbol),
+        "children": {k: list(v) for k, v in sim.book.children.items()},
+        "oco": {k: list(v) for k, v in sim.book.oco.items()},
         "queue": {
             "next_sequence": sim.queue.next_sequence,
             "actions": [_action(a) for a in sim.queue],
         },
-        "counters": {"orders": sim._order_counter, "events": sim._event_sequence,
-                     "working": sim._working_sequence},
+        "counters": {"orders": sim.book.order_counter, "events": sim.events.sequence,
+                     "working": sim.book.working_sequence},
         "rng": {"version": version, "internal_state": list(internal), "gauss_next": gauss},
         "pending_funds": {
-            "cash": encode_optional_decimal(sim._batch_cash),
+            "cash": encode_optional_decimal(sim.ledger.batch_cash),
             "positions": [{"symbol": s, "quantity": str(q), "avg_price": str(a)}
-                          for s, (q, a) in sim._batch_positions.items()],
+                          for s, (q, a) in sim.ledger.batch_positions.items()],
         },
         "risk_state": _risk_state(sim),
         "journal": None if journal is None else dict(journal),
@@ -110,11 +110,8 @@ def snapshot_simulator(
 
 def _stored_orders(sim: ExecutionSimulator, history: bool) -> list[Order]:
     if history:
-        return list(sim._orders.values())
-    needed = set(sim._working) | set(sim._children) | {a.order_id for a in sim.queue}
-    for members in (*sim._children.values(), *sim._oco.values()):
-        needed.update(members)
-    return [o for o in sim._orders.values() if o.status.is_open or o.order_id in needed]
+        return list(sim.book.orders.values())
+    return sim.book.referenced_orders({a.order_id for a in sim.queue})
 
 
 def _config(sim: ExecutionSimulator) -> JsonDict:
@@ -259,29 +256,29 @@ def _restore(data: JsonDict) -> ExecutionSimulator:
     sim.clock = decode_optional_datetime("timestamp", data["timestamp"])
     for record in data["last_bars"]:
         symbol = record.pop("symbol")
-        sim._last_bar[symbol] = decode_bar(record)
+        sim.market.last_bar[symbol] = decode_bar(record)
     for record in data["bars_before"]:
         symbol = record.pop("symbol")
-        sim._bar_before[symbol] = decode_bar(record)
-    sim._last_price = {s: decode_decimal("last_prices", p) for s, p in data["last_prices"].items()}
+        sim.market.bar_before[symbol] = decode_bar(record)
+    sim.market.last_price = {s: decode_decimal("last_prices", p) for s, p in data["last_prices"].items()}
     orders: dict[str, Order] = {}
     for record in data["orders"]:
         order = decode_order(record)
         orders[order.order_id] = order
-    sim._orders = orders
+    sim.book.orders = orders
     _restore_working(sim, data, orders)
-    sim._children = {k: list(v) for k, v in data["children"].items()}
-    sim._oco = {k: list(v) for k, v in data["oco"].items()}
+    sim.book.children = {k: list(v) for k, v in data["children"].items()}
+    sim.book.oco = {k: list(v) for k, v in data["oco"].items()}
     _restore_queue(sim, data["queue"])
     counters = data["counters"]
-    sim._order_counter, sim._event_sequence = counters["orders"], counters["events"]
-    sim._working_sequence = counters["working"]
+    sim.book.order_counter, sim.events.sequence = counters["orders"], counters["events"]
+    sim.book.working_sequence = counters["working"]
     rng = data["rng"]
     sim.rng = random.Random()
     sim.rng.setstate((rng["version"], tuple(rng["internal_state"]), rng["gauss_next"]))
     funds = data["pending_funds"]
-    sim._batch_cash = decode_optional_decimal("pending_funds.cash", funds["cash"])
-    sim._batch_positions = {
+    sim.ledger.batch_cash = decode_optional_decimal("pending_funds.cash", funds["cash"])
+    sim.ledger.batch_positions = {
         e["symbol"]: (decode_decimal("pending_funds.quantity", e["quantity"]),
                       decode_decimal("pending_funds.avg_price", e["avg_price"]))
         for e in funds["positions"]
@@ -328,15 +325,15 @@ def _restore_working(sim: ExecutionSimulator, data: JsonDict, orders: dict[str, 
         working.annotated = decode_optional_decimal("annotated", record.get("annotated"))
         working.annotated_at = decode_optional_datetime("annotated_at", record.get("annotated_at"))
         working.fixed_price = decode_optional_decimal("fixed_price", record.get("fixed_price"))
-        if order_id in sim._working:
+        if order_id in sim.book.working:
             raise CheckpointError(f"working order {order_id!r} appears twice")
-        sim._working[order_id] = working
+        sim.book.working[order_id] = working
         book = by_symbol.get(order.symbol)
         if book is None:
             raise CheckpointError(f"symbol {order.symbol!r} of working order {order_id!r} is not in book_symbols")
         book[order_id] = working
-    sim._by_symbol = {s: book for s, book in by_symbol.items() if book}
-    if len(sim._by_symbol) != len(by_symbol):
+    sim.book.by_symbol = {s: book for s, book in by_symbol.items() if book}
+    if len(sim.book.by_symbol) != len(by_symbol):
         raise CheckpointError("book_symbols lists a symbol without working orders")
 
 

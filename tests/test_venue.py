@@ -1,0 +1,156 @@
+"""Venue: the simulated clock, latency legs and the race rules between cancels and fills."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from finbot_bt.contracts import LiquiditySide, Order, OrderStatus
+from finbot_bt.errors import MarketDataError
+from finbot_bt.execution.order_book import OrderBook
+from finbot_bt.execution.venue import Venue
+from finbot_bt.execution.working import VenueFill, WorkingOrder
+from tests.factories import T0, latency, ms, order, simulator
+
+
+class Recorder:
+    """A VenueHandler that writes down what it is told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, datetime]] = []
+
+    def accept(self, working: WorkingOrder, ts: datetime) -> None:
+        self.calls.append(("accept", working.order.order_id, ts))
+
+    def finish(self, working: WorkingOrder, ts: datetime) -> None:
+        self.calls.append((f"finish {working.terminal}", working.order.order_id, ts))
+
+    def terminate(self, working: WorkingOrder, status: OrderStatus, ts: datetime, reason: str) -> None:
+        self.calls.append((f"terminate {status.value} {reason}", working.order.order_id, ts))
+
+    def cancel_too_late(self, order: Order, ts: datetime) -> None:
+        self.calls.append(("too late", order.order_id, ts))
+
+    def report_fill(self, working: WorkingOrder, fill: VenueFill, ts: datetime) -> None:
+        self.calls.append((f"report {fill.quantity}", working.order.order_id, ts))
+
+
+def _venue(**legs: int) -> tuple[Venue, OrderBook]:
+    book = OrderBook("sim", retain_history=True)
+    return Venue(latency(**legs), random.Random(7), book), book
+
+
+def _open(book: OrderBook, order_id: str = "a") -> WorkingOrder:
+    return book.open(replace(order(order_id=order_id), status=OrderStatus.SUBMITTED), T0)
+
+
+def _fill(ts: datetime) -> VenueFill:
+    return VenueFill(quantity=Decimal(10), price=Decimal(100), requested_price=Decimal(100), timestamp=ts,
+                     liquidity=LiquiditySide.TAKER)
+
+
+def test_venue_when_time_goes_backwards_then_raises_and_keeps_the_clock() -> None:
+    venue, _ = _venue()
+    venue.advance_clock(T0 + ms(10))
+    with pytest.raises(MarketDataError, match="time went backwards"):
+        venue.advance_clock(T0)
+    assert venue.clock == T0 + ms(10)
+
+
+def test_venue_when_no_timestamp_and_no_clock_then_raises() -> None:
+    venue, _ = _venue()
+    with pytest.raises(MarketDataError, match="clock has not started"):
+        venue.now(None)
+    assert venue.now(T0) == T0 and venue.now(None) == T0
+
+
+def test_venue_when_fill_latency_is_a_range_then_draws_are_inside_it_and_repeat_with_the_seed() -> None:
+    first, _ = _venue(fill_min=5, fill_max=50)
+    second, _ = _venue(fill_min=5, fill_max=50)
+    draws = [first.draw_fill_latency() for _ in range(200)]
+    assert all(ms(5) <= d <= ms(50) for d in draws) and len(set(draws)) > 1
+    assert draws == [second.draw_fill_latency() for _ in range(200)]
+
+
+def test_venue_when_order_travels_then_accepted_after_submission_latency() -> None:
+    venue, book = _venue(submission=30)
+    working = _open(book)
+    venue.send_order("a", T0)
+    recorder = Recorder()
+    venue.drain(T0 + ms(29), recorder)
+    assert recorder.calls == [] and working.live_from is None
+    venue.drain(T0 + ms(30), recorder)
+    assert recorder.calls == [("accept", "a", T0 + ms(30))] and working.live_from == T0 + ms(30)
+
+
+def test_venue_when_cancel_overtakes_its_order_then_order_is_cancelled_on_arrival() -> None:
+    venue, book = _venue(submission=50, cancel=10)
+    working = _open(book)
+    venue.send_order("a", T0)
+    venue.send_cancel("a", T0)
+    recorder = Recorder()
+    venue.drain(T0 + ms(50), recorder)
+    assert working.cancel_at_venue
+    assert recorder.calls == [("finish cancelled", "a", T0 + ms(50))]
+
+
+def test_venue_when_cancel_reaches_a_filled_order_then_cancel_is_too_late() -> None:
+    venue, book = _venue(cancel=10)
+    working = _open(book)
+    working.live_from = T0
+    working.terminal = OrderStatus.FILLED.value
+    venue.send_cancel("a", T0)
+    recorder = Recorder()
+    venue.drain(T0 + ms(10), recorder)
+    assert recorder.calls == [("too late", "a", T0 + ms(10))]
+
+
+def test_venue_when_cancel_reaches_a_working_order_then_it_is_terminated() -> None:
+    venue, book = _venue(cancel=10)
+    _open(book).live_from = T0
+    venue.send_cancel("a", T0)
+    recorder = Recorder()
+    venue.drain(T0 + ms(10), recorder)
+    assert recorder.calls == [("terminate cancelled user", "a", T0 + ms(10))]
+
+
+def test_venue_when_fill_report_travels_then_delivered_at_fill_time_plus_latency() -> None:
+    venue, book = _venue()
+    _open(book)
+    venue.send_report("a", _fill(T0), ms(25))
+    recorder = Recorder()
+    venue.drain(T0 + ms(25), recorder)
+    assert recorder.calls == [("report 10", "a", T0 + ms(25))]
+
+
+@pytest.mark.parametrize(
+    ("status", "cancel_due", "bar_time", "expected"),
+    [
+        (OrderStatus.PENDING_CANCEL, 10, 20, True),
+        (OrderStatus.PENDING_CANCEL, 20, 20, False),
+        (OrderStatus.ACCEPTED, 10, 20, False),
+    ],
+    ids=["cancel-earlier-in-bar-wins", "cancel-at-bar-time-loses", "no-cancel-pending"],
+)
+def test_venue_when_fill_inside_bar_then_cancel_arrives_first_only_if_due_before(
+    status: OrderStatus, cancel_due: int, bar_time: int, expected: bool
+) -> None:
+    venue, book = _venue(cancel=cancel_due)
+    working = _open(book)
+    working.order = replace(working.order, status=status)
+    venue.send_cancel("a", T0)
+    assert venue.cancel_arrives_first(working.order, T0 + ms(bar_time)) is expected
+
+
+def test_venue_when_simulator_latency_is_replaced_then_later_legs_travel_with_it() -> None:
+    sim = simulator()
+    sim.latency = latency(submission=40)
+    assert sim.venue.latency.submission_latency == ms(40)
+    accepted = sim.submit_order(order(order_id="a", order_type="limit", limit="90"), T0)
+    assert accepted.status is OrderStatus.SUBMITTED
+    sim.advance_time(T0 + ms(40))
+    assert sim.get_order("a").status is OrderStatus.ACCEPTED
