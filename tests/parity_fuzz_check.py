@@ -305,7 +305,8 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int,
     ``created_pricelimit``) of a trailing order's ``Submitted`` notification and
     that order's verdict, later on the same bar, is such a #2 difference.
     #11 is recognised in :func:`compare` (:func:`children_left_by_oco`).
-    #12: BackBroker fills an order FinbotBroker cancelled as an OCO member, and
+    #12: BackBroker lets an order work on (it fills or expires later) that FinbotBroker
+    cancelled as an OCO member, and
     BackBroker had dropped that order from its group: another member of the group
     (``links``) filled, expired, was cancelled or refused in BackBroker's log between
     the order's ``Submitted`` and its ``Accepted`` (BackBroker's OCO check popped the
@@ -327,7 +328,7 @@ def deliberate(stream: str, back: list[Any], finbot: list[Any], index: int,
             if ({v[2], w[2]} == {"Margin", "Accepted"} and v[0] == w[0] == x[0]
                     and any(e[0] == x[0] and e[2] == "Margin" for e in back[:later_back])):
                 return "2"
-    if (links and x[14] == y[14] and x[0] == y[0] and y[2] == "Canceled" and x[2] in ("Completed", "Partial")
+    if (links and x[14] == y[14] and y[2] == "Canceled" and x[2] != "Canceled"
             and _left_its_oco_group(back[:index], x[14], links)):
         return "12"
     return ""

@@ -268,4 +268,18 @@ REGRESSIONS: dict[str, Scenario] = {
             Act(bar=1, kind='bracket', args=(('data', 0), ('limit', -33), ('parent', 'Limit'), ('price', -2), ('side', 'sell'), ('size', 5), ('stop', 12), ('stopvalid', ('delta', 30)), ('tag', 'b1'))),
         ),
     ),
+    # a bracket parent refused for cash at execution: its OCO group is cancelled before its children
+    # (BackBroker's _ococheck, then _bracketize); shrunk from fuzz seed 3570
+    "margin_at_execution_cancels_oco_group_before_bracket_children": Scenario(
+        seed=3570, mode=(('exactbars', False), ('preload', True), ('runonce', True)),
+        feeds=(
+            FeedSpec(name='A', seed=447340, bars=11, minutes=30, declare_timeframe=False, bars_per_day=13),
+            FeedSpec(name='B', seed=452459, bars=8, minutes=1, start_offset=3, bars_per_day=13),
+        ),
+        actions=(
+            Act(bar=3, kind='bracket', args=(('data', 1), ('limit', 37), ('parent', 'Limit'), ('price', -12), ('side', 'buy'), ('size', 60), ('stop', -16), ('stopvalid', None), ('tag', 'b0'))),
+            Act(bar=4, kind='manual_bracket', args=(('data', 0), ('limit', 11), ('parent', 'Limit'), ('price', 2), ('side', 'buy'), ('size', 40), ('stop', -20), ('stopvalid', ('date', 0)), ('tag', 'b1'))),
+            Act(bar=8, kind='oco', args=(('data', 1), ('exectype', 'StopTrail'), ('oco', 'b0'), ('side', 'sell'), ('size', 20), ('tag', 't3'), ('trailamount', 8), ('valid', ('day',)))),
+        ),
+    ),
 }

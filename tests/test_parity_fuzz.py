@@ -299,3 +299,11 @@ def test_compare_when_order_in_no_oco_group_then_extra_cancel_not_deliberate_12(
     finbot = [*_BACK_12[:-1], _entry(4, "Canceled", 3)]
     divergence = compare(_result(_BACK_12, links), _result(finbot, links))
     assert divergence is not None and divergence.deliberate == ""
+
+
+def test_compare_when_member_left_its_group_expires_later_in_backbroker_then_deliberate_12() -> None:
+    # fuzz seed 3716: the member BackBroker dropped from the group expires a bar later there
+    finbot = [*_BACK_12[:-2], _entry(4, "Completed", 2), _entry(4, "Canceled", 3)]
+    back = [*_BACK_12[:-2], _entry(4, "Completed", 2), _entry(5, "Expired", 3)]
+    divergence = compare(_result(back, _LINKS_12), _result(finbot, _LINKS_12))
+    assert divergence is not None and divergence.deliberate == "12"

@@ -250,10 +250,11 @@ class OrderLifecycle:
                 self.terminate(child, OrderStatus.CANCELLED, ts, reason)
 
     def _cancel_dependents(self, working: WorkingOrder, ts: datetime) -> None:
+        # BackBroker's Margin at execution: its OCO check, then its bracket (fuzz seed 3570).
         order = working.order
-        self._cancel_children(order.order_id, ts, "parent rejected")
         if order.oco_group is not None:
-            self.cancel_group(self.book.oco.get(order.oco_group, []), order.order_id, ts, "oco")
+            self.cancel_group(self.book.oco.get(order.oco_group, []), order.order_id, ts, "oco", working.sequence)
+        self._cancel_children(order.order_id, ts, "parent rejected")
         if order.parent_id is not None:  # a refused exit takes its sibling with it
             self.cancel_group(self.book.children.get(order.parent_id, []), order.order_id, ts, "bracket")
 
