@@ -179,6 +179,18 @@ def _flatten(obj: Any) -> Any:
     return _r(obj)
 
 
+class Keep:
+    """A broker factory that remembers the broker it built."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.broker: Any = None
+
+    def __call__(self) -> Any:
+        self.broker = FinbotBroker(**self.kwargs)
+        return self.broker
+
+
 def side_by_side(feeds: Callable[[], list[Any]], plan: Plan | None = None, *,
                  finbot: Callable[[], Any] = FinbotBroker, back: Callable[[], Any] | None = None,
                  **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -13,20 +13,10 @@ from finbot_bt import FinbotBroker
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.symbols import SymbolTable
 from finbot_bt.contracts.latency import resolve_latency
-from tests.bt_harness import make_ohlcv, pandas_feed, run
+from tests.bt_harness import Keep, make_ohlcv, pandas_feed, run
 from tests.factories import simulator
 
 FRAME = make_ohlcv(20, seed=2)
-
-
-class Keep:
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-        self.broker: Any = None
-
-    def __call__(self) -> Any:
-        self.broker = FinbotBroker(**self.kwargs)
-        return self.broker
 
 
 def test_bar_feeder_when_no_feed_has_a_bar_then_nothing_reaches_the_simulator() -> None:

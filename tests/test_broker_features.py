@@ -20,7 +20,7 @@ from finbot_bt import FinbotBroker
 from finbot_bt.contracts import LatencyConfig
 from finbot_bt.errors import ConfigError
 from finbot_bt.execution import FillConfig, ParticipationCap
-from tests.bt_harness import Plan, assert_same, make_ohlcv, pandas_feed, run, same
+from tests.bt_harness import Keep, Plan, assert_same, make_ohlcv, pandas_feed, run, same
 
 O = bt.Order  # noqa: E741
 FRAME = make_ohlcv(60, seed=3)
@@ -37,18 +37,6 @@ def minutes() -> list[Any]:
 
 def statuses(result: dict[str, Any]) -> list[tuple[int, str, str]]:
     return [(entry[0], entry[3], entry[2]) for entry in result["log"]]
-
-
-class Keep:
-    """A broker factory that remembers the broker it built."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-        self.broker: Any = None
-
-    def __call__(self) -> Any:
-        self.broker = FinbotBroker(**self.kwargs)
-        return self.broker
 
 
 # ---------------------------------------------------------------- additions
