@@ -1,8 +1,12 @@
 """Broker benchmark: BackBroker vs FinbotBroker() vs FinbotBroker(latency="normal", risk=<all rules>).
 
-Same strategy and data, side by side in one process, median wall time of
-several runs (interleaved across brokers; the ratio of the fastest runs is
-printed too, as it is the least sensitive to a noisy machine):
+Same strategy and data, side by side in one process, median CPU time
+(``time.process_time``, the garbage collector on, as in a user's run) of
+several runs, interleaved across brokers; the ratio of the fastest runs is
+printed too, as it is the least sensitive to a noisy machine. Each run's final
+broker value is checked against BackBroker's (exact Decimal money may differ
+from BackBroker's float sums in the last digits; more than 1e-9 relative is an
+error, as a faster broker that computes something else measures nothing):
 
 * ``market``: one market order every bar;
 * ``limits``: ten far limit orders a bar, each valid five bars (about 50 resting);
@@ -116,9 +120,17 @@ def run_once(case: str, broker_name: str, frames: list[pd.DataFrame]) -> tuple[f
     cerebro.setbroker(BROKERS[broker_name]())
     cerebro.addstrategy(strategy)
     gc.collect()
-    start = time.perf_counter()
+    assert gc.isenabled(), "the benchmark measures with the garbage collector on"
+    start = time.process_time()
     cerebro.run()
-    return time.perf_counter() - start, cerebro.broker.getvalue()
+    return time.process_time() - start, cerebro.broker.getvalue()
+
+
+VALUE_TOLERANCE = 1e-9  # relative: float sums against exact Decimal money
+
+
+def same_value(value: float, reference: float) -> bool:
+    return abs(value - reference) <= VALUE_TOLERANCE * max(1.0, abs(reference))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,16 +147,22 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
         "python": platform.python_version(), "date": dt.date.today().isoformat(),
-        "bars": args.bars, "repeat": args.repeat, "cases": {},
+        "bars": args.bars, "repeat": args.repeat, "clock": "process_time", "gc": "on", "cases": {},
     }
+    print("CPU seconds (process_time), garbage collector on, runs interleaved")
     print(f"{'case':8} {'broker':32} {'median s':>9} {'bars/s':>9} {'ratio':>6} {'min s':>7} {'ratio':>6}")
     for case in args.cases.split(","):
         # Runs are interleaved (A B C, A B C, ...) so that drift in the machine's speed
         # during the benchmark falls on every broker alike instead of on one of them.
         runs: dict[str, list[float]] = {name: [] for name in BROKERS}
+        values: dict[str, float] = {}
         for _ in range(args.repeat):
             for name in BROKERS:
-                runs[name].append(run_once(case, name, frames)[0])
+                seconds, values[name] = run_once(case, name, frames)
+                runs[name].append(seconds)
+        for name, value in values.items():
+            if not same_value(value, values["BackBroker"]):
+                raise SystemExit(f"{case}: {name} ended at {value!r}, BackBroker at {values['BackBroker']!r}")
         base = statistics.median(runs["BackBroker"])
         base_min = min(runs["BackBroker"])
         results["cases"][case] = {}
@@ -153,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio, ratio_min = median / base, min(times) / base_min
             results["cases"][case][name] = {"median_s": median, "bars_per_s": args.bars / median,
                                             "ratio": ratio, "min_s": min(times), "ratio_of_min": ratio_min,
-                                            "runs": times}
+                                            "runs": times, "final_value": values[name]}
             print(f"{case:8} {name:32} {median:9.2f} {args.bars / median:9.0f} {ratio:6.2f} "
                   f"{min(times):7.2f} {ratio_min:6.2f}", flush=True)
     if args.json:
