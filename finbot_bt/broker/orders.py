@@ -23,6 +23,7 @@ import backtrader as bt
 
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.convert import finite_positive, to_decimal
+from finbot_bt.broker.fast_orders import OrderFactory
 from finbot_bt.broker.symbols import SymbolTable
 from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_expiry, core_time, order_from_bt
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
@@ -51,7 +52,7 @@ class OrderRouter:
     call (their notifications wait for the next cycle).
     """
 
-    __slots__ = ("_bars", "_expiry_memo", "_host", "_open_checked", "_symbols", "_timed_daily", "bt_orders",
+    __slots__ = ("_bars", "_expiry_memo", "_factory", "_host", "_open_checked", "_symbols", "_timed_daily", "bt_orders",
                  "core_ids", "held", "in_submit", "oco_leader", "to_submit", "trailing")
 
     def __init__(self, host: _Host, symbols: SymbolTable, bars: BarFeeder) -> None:
@@ -69,12 +70,14 @@ class OrderRouter:
         self._timed_daily: dict[int, tuple[Any, Any]] = {}
         self.in_submit = False
         self._expiry_memo: tuple[tuple[float, float, bool, Any], datetime] | None = None
+        self._factory = OrderFactory()
 
     # ------------------------------------------------------------------ placing
     def place(self, order_class: Any, oco: Any, info: dict[str, Any], **params: Any) -> Any:
         """BackBroker's buy/sell: a genuine bt order, extra keywords in order.info, then OCO and submit."""
-        order = order_class(**params)
-        order.addinfo(**info)
+        order = self._factory.new_order(order_class, params)
+        if info:
+            order.addinfo(**info)
         self.oco_leader[order.ref] = order.ref if oco is None else self.oco_leader.get(oco.ref, oco.ref)
         return self._host.submit(order)
 
@@ -101,7 +104,8 @@ class OrderRouter:
         for data, position in list(positions.items()):
             if position.size:
                 cls = bt.SellOrder if position.size > 0 else bt.BuyOrder
-                order = cls(owner=None, data=data, size=abs(position.size), exectype=bt.Order.Market)
+                order = self._factory.new_order(cls, {"owner": None, "data": data, "size": abs(position.size),
+                                                      "exectype": bt.Order.Market})
                 self.oco_leader[order.ref] = order.ref
                 self.transmit(order, exempt=True)
 
