@@ -53,7 +53,7 @@ def _diff(a: Any, b: Any, path: str = "order", seen: set[tuple[int, int]] | None
             out += _diff(a[key], b[key], f"{path}[{key!r}]", seen)
     if hasattr(a, "__dict__"):
         if list(vars(a)) != list(vars(b)):
-            return out + [f"{path}: attributes {list(vars(a))} != {list(vars(b))}"]
+            return [*out, f"{path}: attributes {list(vars(a))} != {list(vars(b))}"]
         for key in vars(a):
             out += _diff(vars(a)[key], vars(b)[key], f"{path}.{key}", seen)
     elif not isinstance(a, (list, tuple, deque, dict)):
