@@ -51,14 +51,14 @@ class NotificationDelivery:
     until their fill arrives.
     """
 
-    __slots__ = ("_bars", "_host", "_latency", "_p", "_router", "deferred", "events", "filler_sizes")
+    __slots__ = ("_bars", "_host", "_instant", "_p", "_router", "deferred", "events", "filler_sizes")
 
     def __init__(self, host: _Host, router: OrderRouter, bars: BarFeeder, latency: LatencyConfig) -> None:
         self._host = host
         self._p = host.p
         self._router = router
         self._bars = bars
-        self._latency = latency
+        self._instant = latency.is_instant
         self.events: list[ExecutionEvent] = []
         self.deferred: list[ExecutionEvent] = []
         self.filler_sizes: dict[str, Any] = {}
@@ -115,7 +115,7 @@ class NotificationDelivery:
         order = self._router.bt_orders.get(event.order.order_id)
         if order is None:
             return
-        host = self._host
+        host, bars = self._host, self._bars
         data = order.data
         position = host.positions[data]
         comminfo = host.getcommissioninfo(data)
@@ -146,9 +146,9 @@ class NotificationDelivery:
         openedcomm = to_float(execution.commission - event.closed_commission)
         if refused:  # BackBroker reports the position the whole size would have made
             psize, pprice, _, _ = position.pseudoupdate(refused, price)
-            position.update(size, price, data.datetime.datetime(0))
+            position.update(size, price, bars.stamp(bars.lines(data)[0]))
         else:
-            psize, pprice, _, _ = position.update(size, price, data.datetime.datetime(0))
+            psize, pprice, _, _ = position.update(size, price, bars.stamp(bars.lines(data)[0]))
         order.execute(self._execution_dt(order, execution.timestamp), size, price,
                       closed, closedvalue, closedcomm, opened, openedvalue, openedcomm,
                       comminfo.margin, to_float(event.realized_pnl), psize, pprice)
@@ -173,10 +173,12 @@ class NotificationDelivery:
     def _execution_dt(self, order: Any, timestamp: datetime) -> float:
         if self._p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):
             return float(order.created.dt)
-        if self._latency.is_instant:
-            if order.exectype == bt.Order.Close and timestamp < self._bars.last_ts.get(order.data, timestamp):
-                return float(order.data.datetime[-1])  # at the close noted on the bar before (BackBroker's ago=-1)
-            return float(order.data.datetime[0])
+        if self._instant:
+            data = order.data
+            line = self._bars.lines(data)[0]
+            if order.exectype == bt.Order.Close and timestamp < self._bars.last_ts.get(data, timestamp):
+                return float(line[-1])  # at the close noted on the bar before (BackBroker's ago=-1)
+            return float(line[0])
         return float(bt.date2num(timestamp))
 
     def follow_trails(self) -> None:

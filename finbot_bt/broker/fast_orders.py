@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import datetime as _dt
+from collections.abc import Callable
 from typing import Any
 
 import backtrader as bt
@@ -36,91 +37,130 @@ _new = object.__new__
 _deque = collections.deque
 
 
-def _params_layout(cls: Any) -> tuple[Any, tuple[tuple[str, Any], ...]] | None:
+def _params_layout(cls: Any) -> tuple[Any, dict[str, Any]] | None:
     # What MetaParams.donew does for cls, if it is only the params (no packages, no recursion).
     if cls.packages or cls.frompackages or cls.params._getrecurse() or cls.__new__ is not object.__new__:
         return None
-    return cls.params, tuple(cls.params._getitems())
+    return cls.params, dict(cls.params._getitems())
 
 
-_LAYOUTS = {cls: _params_layout(cls) for cls in _FAST_CLASSES}
+_LAYOUTS = {cls: layout for cls in _FAST_CLASSES if (layout := _params_layout(cls)) is not None}
+_PARAM_NAMES = frozenset(bt.Order.params._getkeys())
+
+# OrderData.__init__'s state with its defaults, keys in its order of assignment (exbits: a new deque).
+_ORDER_DATA = {
+    "pclose": 0.0, "exbits": None, "p1": 0, "p2": 0, "dt": None, "size": 0, "remsize": 0, "price": 0.0,
+    "pricelimit": 0.0, "trailamount": 0.0, "trailpercent": 0.0, "_plimit": 0.0, "value": 0.0, "comm": 0.0,
+    "margin": None, "pnl": 0.0, "psize": 0, "pprice": 0,
+}
 
 
-def _order_data(dt: Any = None, size: Any = 0, price: Any = 0.0, pricelimit: Any = 0.0, remsize: Any = 0,
-                pclose: Any = 0.0, trailamount: Any = 0.0, trailpercent: Any = 0.0) -> Any:
-    # OrderData.__init__'s state, keys in its order of assignment.
+def _executed_data(remsize: Any) -> Any:
+    # OrderData(remsize=remsize)
     obj = _new(OrderData)
-    obj.__dict__.update({
-        "pclose": pclose, "exbits": _deque(), "p1": 0, "p2": 0, "dt": dt, "size": size, "remsize": remsize,
-        "price": pricelimit if pricelimit and not price else price,
-        "pricelimit": pricelimit if pricelimit else price,
-        "trailamount": trailamount, "trailpercent": trailpercent, "_plimit": pricelimit,
-        "value": 0.0, "comm": 0.0, "margin": None, "pnl": 0.0, "psize": 0, "pprice": 0,
-    })
+    state = _ORDER_DATA.copy()
+    state["exbits"] = _deque()
+    state["remsize"] = remsize
+    obj.__dict__ = state
     return obj
 
 
-def _optional_number(value: Any) -> bool:
-    return value is None or isinstance(value, _NUMBER)
+def _created_data(dt: Any, size: Any, price: Any, pricelimit: Any, pclose: Any, trailamount: Any,
+                  trailpercent: Any) -> Any:
+    # OrderData(dt=..., size=..., price=..., pricelimit=..., pclose=..., trailamount=..., trailpercent=...)
+    obj = _new(OrderData)
+    state = _ORDER_DATA.copy()
+    state["pclose"] = pclose
+    state["exbits"] = _deque()
+    state["dt"] = dt
+    state["size"] = size
+    state["price"] = pricelimit if pricelimit and not price else price
+    state["pricelimit"] = pricelimit if pricelimit else price
+    state["trailamount"] = trailamount
+    state["trailpercent"] = trailpercent
+    state["_plimit"] = pricelimit
+    obj.__dict__ = state
+    return obj
+
+
+def _covers_values(params: dict[str, Any]) -> bool:
+    # Argument values the direct build handles; the rest (simulated orders, other types) go to Backtrader.
+    get = params.get
+    if get("simulated") or not params.keys() <= _PARAM_NAMES:
+        return False
+    exectype = get("exectype")
+    if exectype is not None and (type(exectype) is not int or not 0 <= exectype <= bt.Order.Historical):
+        return False
+    valid = get("valid")
+    if valid is not None and not isinstance(valid, _VALID_TYPES):
+        return False
+    if not isinstance(get("size"), _NUMBER):
+        return False
+    for name in ("price", "pricelimit", "trailamount", "trailpercent"):
+        value = get(name)
+        if value is not None and not isinstance(value, _NUMBER):
+            return False
+    return True
+
+
+_VALID_TYPES = (int, float, _dt.date, _dt.timedelta)
 
 
 class OrderFactory:
     """Builds ``bt.BuyOrder``/``bt.SellOrder`` objects as their constructor does, faster.
 
-    Orders placed on the same bar of a data share their end of session
-    (``dteos``): it is converted once per data and bar.
+    ``stamp`` is the broker's ``line.datetime(0)`` (remembered per bar). Orders
+    placed on the same bar of a data share their end of session (``dteos``): it
+    is converted once per data and bar.
     """
 
-    __slots__ = ("_dteos",)
+    __slots__ = ("_dteos", "_lines", "_stamp")
 
-    def __init__(self) -> None:
+    def __init__(self, stamp: Callable[[Any], _dt.datetime] | None = None) -> None:
+        self._stamp = stamp or _LINE_DATETIME
         # data -> (datetime number, session end, timezone, dteos)
         self._dteos: dict[Any, tuple[float, Any, Any, float]] = {}
+        # data -> its (close, datetime) lines, or None if the direct build does not cover it
+        self._lines: dict[Any, tuple[Any, Any] | None] = {}
 
     def new_order(self, cls: Any, params: dict[str, Any]) -> Any:
         """``cls(**params)``, built directly when the arguments are ones it covers."""
         layout = _LAYOUTS.get(cls)
-        if layout is None or not self._covers(params):
+        if layout is None or not _covers_values(params):
             return cls(**params)
-        pcls, items = layout
+        lines = self._data_lines(params.get("data"))
+        if lines is None:
+            return cls(**params)
+        pcls, defaults = layout
         p = _new(pcls)
-        pd = p.__dict__
-        for name, default in items:
-            pd[name] = params.get(name, default)
+        p.__dict__ = pd = {**defaults, **params}
         obj = _new(cls)
-        d = obj.__dict__
-        d["params"] = p
-        d["p"] = p
-        d["ref"] = next(cls.refbasis)
-        d["broker"] = None
-        d["info"] = AutoOrderedDict()
-        d["comminfo"] = None
-        d["triggered"] = False
-        d["_active"] = pd["parent"] is None
-        d["status"] = bt.Order.Created
+        isbuy = cls.ordtype == bt.Order.Buy
+        d = {"params": p, "p": p, "ref": next(cls.refbasis), "broker": None, "info": AutoOrderedDict(),
+             "comminfo": None, "triggered": False, "_active": pd["parent"] is None, "status": bt.Order.Created}
         price, pricelimit = pd["price"], pd["pricelimit"]
         d["_plimit"] = pricelimit
         exectype = pd["exectype"]
         if exectype is None:
             exectype = d["exectype"] = bt.Order.Market
         size = pd["size"]
-        if cls.ordtype != bt.Order.Buy:
+        if not isbuy:
             size = d["size"] = -size
         data = pd["data"]
-        pclose = data.close[0]
-        dtline = data.datetime
+        close, dtline = lines
+        pclose = close[0]
         dtnum = dtline[0]
-        created = d["created"] = _order_data(
-            dt=dtnum, size=size, price=pclose if not price and not pricelimit else price, pricelimit=pricelimit,
-            pclose=pclose, trailamount=pd["trailamount"], trailpercent=pd["trailpercent"])
-        if exectype in _TRAILING:
-            d["_limitoffset"] = created.price - created.pricelimit
+        created = d["created"] = _created_data(
+            dtnum, size, pclose if not price and not pricelimit else price, pricelimit, pclose,
+            pd["trailamount"], pd["trailpercent"])
+        trailing = exectype in _TRAILING
+        d["_limitoffset"] = created.price - created.pricelimit if trailing else 0.0
+        obj.__dict__ = d
+        if trailing:
             price = created.price
-            created.price = float("inf" * (cls.ordtype == bt.Order.Buy) or "-inf")
+            created.price = float("inf" * isbuy or "-inf")
             obj.trailadjust(price)
-        else:
-            d["_limitoffset"] = 0.0
-        d["executed"] = _order_data(remsize=size)
+        d["executed"] = _executed_data(size)
         d["position"] = 0
         valid = pd["valid"]
         if isinstance(valid, _dt.date):
@@ -134,26 +174,24 @@ class OrderFactory:
         d["dteos"] = self._end_of_session(data, dtline, dtnum)
         return obj
 
-    @staticmethod
-    def _covers(params: dict[str, Any]) -> bool:
-        # Everything else (simulated orders, other argument types, a data with no bar) takes the
-        # genuine constructor, with whatever it does.
-        if params.keys() - _PARAM_NAMES or params.get("simulated"):
-            return False
-        exectype = params.get("exectype")
-        if exectype is not None and (type(exectype) is not int or not 0 <= exectype <= bt.Order.Historical):
-            return False
-        valid = params.get("valid")
-        if not (valid is None or isinstance(valid, (int, float, _dt.date, _dt.timedelta))):
-            return False
-        if not (isinstance(params.get("size"), _NUMBER) and _optional_number(params.get("price"))
-                and _optional_number(params.get("pricelimit")) and _optional_number(params.get("trailamount"))
-                and _optional_number(params.get("trailpercent"))):
-            return False
-        data = params.get("data")
-        return (isinstance(data, AbstractDataBase) and type(data).date2num is _FEED_DATE2NUM
-                and type(data.datetime).datetime is _LINE_DATETIME and len(data) > 0
-                and isinstance(data.p.sessionend, _dt.time))
+    def covers(self, cls: Any, params: dict[str, Any]) -> bool:
+        """True if :meth:`new_order` builds ``cls(**params)`` itself (else Backtrader does)."""
+        return cls in _LAYOUTS and _covers_values(params) and self._data_lines(params.get("data")) is not None
+
+    def _data_lines(self, data: Any) -> tuple[Any, Any] | None:
+        # A data feed with bars, whose datetime conversions are Backtrader's own (so dteos can be shared).
+        if not isinstance(data, AbstractDataBase):
+            return None
+        try:
+            lines = self._lines[data]
+        except KeyError:
+            lines = self._lines[data] = (
+                (data.close, data.datetime)
+                if type(data).date2num is _FEED_DATE2NUM and type(data.datetime).datetime is _LINE_DATETIME
+                else None)
+        if lines is None or not len(data) or not isinstance(data.p.sessionend, _dt.time):
+            return None
+        return lines
 
     def _end_of_session(self, data: Any, dtline: Any, dtnum: float) -> float:
         # OrderBase.__init__'s provisional end of session, memoised per data and bar.
@@ -161,7 +199,7 @@ class OrderFactory:
         memo = self._dteos.get(data)
         if memo is not None and memo[0] == dtnum and memo[1] is session and memo[2] is tz:
             return memo[3]
-        dtime = dtline.datetime(0)
+        dtime = self._stamp(dtline)
         dteos = dtime.replace(hour=session.hour, minute=session.minute, second=session.second,
                               microsecond=session.microsecond)
         if dteos < dtime:
@@ -171,9 +209,6 @@ class OrderFactory:
         return value
 
 
-_PARAM_NAMES = frozenset(bt.Order.params._getkeys())
-
-
 def clone_order(order: Any) -> Any:
     """``order.clone()`` (a shallow copy whose ``executed`` is ``executed.clone()``), done directly."""
     cls = type(order)
@@ -181,9 +216,10 @@ def clone_order(order: Any) -> Any:
     if (cls is not bt.BuyOrder and cls is not bt.SellOrder) or type(executed) is not OrderData:
         return order.clone()
     obj = _new(cls)
-    obj.__dict__.update(order.__dict__)
+    state = order.__dict__.copy()
     executed.p1, executed.p2 = executed.p2, len(executed.exbits)
     copy = _new(OrderData)
-    copy.__dict__.update(executed.__dict__)
-    obj.__dict__["executed"] = copy
+    copy.__dict__ = executed.__dict__.copy()
+    state["executed"] = copy
+    obj.__dict__ = state
     return obj

@@ -70,7 +70,7 @@ class OrderRouter:
         self._timed_daily: dict[int, tuple[Any, Any]] = {}
         self.in_submit = False
         self._expiry_memo: tuple[tuple[float, float, bool, Any], datetime] | None = None
-        self._factory = OrderFactory()
+        self._factory = OrderFactory(bars.stamp)
 
     # ------------------------------------------------------------------ placing
     def place(self, order_class: Any, oco: Any, info: dict[str, Any], **params: Any) -> Any:

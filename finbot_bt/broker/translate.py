@@ -61,9 +61,14 @@ def core_expiry(valid: datetime, daily: bool, bar_time: time, session_close: tim
     return datetime.combine((valid - offset).date(), session_close)
 
 
+def feed_lines(data: Any) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """``data``'s datetime, open, high, low, close and volume lines (fetch once, read each bar)."""
+    return data.datetime, data.open, data.high, data.low, data.close, data.volume
+
+
 def bar_from_data(
     data: Any, timestamp: datetime, daily: bool, session_open: time, previous: datetime | None,
-    close_only: bool = False,
+    close_only: bool = False, lines: tuple[Any, ...] | None = None,
 ) -> Bar | None:
     """Build the core bar of ``data``'s current values, or None if its prices are unusable.
 
@@ -71,6 +76,7 @@ def bar_from_data(
     not). Daily bars open at ``session_open`` of their day. With
     ``close_only`` the bar is the close alone (O=H=L=C, no volume): enough for a
     symbol with no open orders, whose bar only marks positions to market.
+    ``lines`` are ``feed_lines(data)``, if the caller keeps them.
     """
     # Intraday bars open when the previous bar closed; daily bars at the session's open.
     open_time = previous
@@ -79,17 +85,18 @@ def bar_from_data(
         if previous is not None and open_time < previous:
             open_time = previous
     session_close = daily or _after_session_end(data, timestamp)
+    _, open_line, high_line, low_line, close_line, volume_line = lines or feed_lines(data)
     if close_only:
-        close = data.close[0]
+        close = close_line[0]
         if not 0 < close < math.inf:
             return None
         c = Decimal(repr(float(close)))
         return trusted_bar(c, c, c, c, timestamp, None, open_time, session_close)
-    fo, fh, fl, fc = data.open[0], data.high[0], data.low[0], data.close[0]
+    fo, fh, fl, fc = open_line[0], high_line[0], low_line[0], close_line[0]
     # Finite and positive (NaN fails both comparisons).
     if not (0 < fo < math.inf and 0 < fh < math.inf and 0 < fl < math.inf and 0 < fc < math.inf):
         return None
-    raw_volume = data.volume[0]
+    raw_volume = volume_line[0]
     # Widened on the floats (same order as on the Decimals: the conversion is monotonic).
     o, c = Decimal(repr(float(fo))), Decimal(repr(float(fc)))
     high = Decimal(repr(float(max(fo, fh, fl, fc))))
