@@ -48,7 +48,7 @@ _LAYOUTS = {cls: layout for cls in _FAST_CLASSES if (layout := _params_layout(cl
 _PARAM_NAMES = frozenset(bt.Order.params._getkeys())
 
 # OrderData.__init__'s state with its defaults, keys in its order of assignment (exbits: a new deque).
-_ORDER_DATA = {
+_ORDER_DATA: dict[str, Any] = {
     "pclose": 0.0, "exbits": None, "p1": 0, "p2": 0, "dt": None, "size": 0, "remsize": 0, "price": 0.0,
     "pricelimit": 0.0, "trailamount": 0.0, "trailpercent": 0.0, "_plimit": 0.0, "value": 0.0, "comm": 0.0,
     "margin": None, "pnl": 0.0, "psize": 0, "pprice": 0,
