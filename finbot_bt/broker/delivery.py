@@ -17,6 +17,7 @@ import backtrader as bt
 
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.convert import to_float, to_size
+from finbot_bt.broker.fast_orders import order_param
 from finbot_bt.broker.orders import OrderRouter
 from finbot_bt.contracts.enums import RejectionReason
 from finbot_bt.contracts.events import (
@@ -116,7 +117,7 @@ class NotificationDelivery:
         if order is None:
             return
         host, bars = self._host, self._bars
-        data = order.data
+        data = order_param(order, "data")
         position = host.positions[data]
         comminfo = host.getcommissioninfo(data)
         execution = event.execution
@@ -171,12 +172,13 @@ class NotificationDelivery:
         return attempted if abs(attempted) > abs(closed) else 0
 
     def _execution_dt(self, order: Any, timestamp: datetime) -> float:
-        if self._p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):
+        exectype = order_param(order, "exectype")
+        if self._p.coc and exectype == bt.Order.Market and order.info.get("coc", True):
             return float(order.created.dt)
         if self._instant:
-            data = order.data
+            data = order_param(order, "data")
             line = self._bars.lines(data)[0]
-            if order.exectype == bt.Order.Close and timestamp < self._bars.last_ts.get(data, timestamp):
+            if exectype == bt.Order.Close and timestamp < self._bars.last_ts.get(data, timestamp):
                 return float(line[-1])  # at the close noted on the bar before (BackBroker's ago=-1)
             return float(line[0])
         return float(bt.date2num(timestamp))

@@ -209,6 +209,20 @@ class OrderFactory:
         return value
 
 
+def order_param(order: Any, name: str) -> Any:
+    """``getattr(order, name)`` for one of a bt order's parameters, without ``Order.__getattr__``'s detour.
+
+    As Backtrader reads it: the order's own attribute if it has one (``exectype``,
+    ``size``, ``valid`` may be set on it), else its params' value.
+    """
+    state = order.__dict__
+    if name in state:
+        return state[name]
+    if type(order) is bt.BuyOrder or type(order) is bt.SellOrder:
+        return getattr(state["params"], name)
+    return getattr(order, name)
+
+
 def clone_order(order: Any) -> Any:
     """``order.clone()`` (a shallow copy whose ``executed`` is ``executed.clone()``), done directly."""
     cls = type(order)

@@ -10,6 +10,7 @@ from typing import Any
 import backtrader as bt
 
 from finbot_bt.broker.convert import to_decimal
+from finbot_bt.broker.fast_orders import order_param
 from finbot_bt.contracts.enums import OrderSide, OrderType, TimeInForce
 from finbot_bt.contracts.market import Bar, trusted_bar
 from finbot_bt.contracts.orders import Order, trusted_order
@@ -123,9 +124,10 @@ def order_from_bt(
     expire_at: datetime | None,
 ) -> Order:
     """Translate a genuine ``bt.Order`` into a core :class:`Order` (not yet submitted)."""
-    order_type = EXECTYPE_TO_ORDER_TYPE.get(bt_order.exectype)
+    exectype = order_param(bt_order, "exectype")
+    order_type = EXECTYPE_TO_ORDER_TYPE.get(exectype)
     if order_type is None:
-        raise ValueError(f"unsupported Backtrader exectype {bt_order.exectype!r}")
+        raise ValueError(f"unsupported Backtrader exectype {exectype!r}")
     created = bt_order.created
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
@@ -139,25 +141,27 @@ def order_from_bt(
         stop_price = to_decimal(created.price)
         limit_price = to_decimal(created.pricelimit) if created.pricelimit is not None else None
     if order_type in (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT):
-        if bt_order.trailamount:
-            trail_amount = to_decimal(bt_order.trailamount)
+        trailamount = order_param(bt_order, "trailamount")
+        if trailamount:
+            trail_amount = to_decimal(trailamount)
         else:
-            trail_percent = to_decimal(bt_order.trailpercent or 0.0)
+            trail_percent = to_decimal(order_param(bt_order, "trailpercent") or 0.0)
     tif = TimeInForce.GTC
     if expire_at is not None and order_type is not OrderType.MARKET:
         tif = TimeInForce.GTD  # BackBroker never expires market orders
     else:
         expire_at = None
+    buy = bt_order.isbuy()
     # Every value below has its contract type by construction (enums from the table,
     # Decimals from to_decimal): build without the constructor's type checks.
     return trusted_order(
         order_id=order_id,
         symbol=symbol,
-        side=OrderSide.BUY if bt_order.isbuy() else OrderSide.SELL,
+        side=OrderSide.BUY if buy else OrderSide.SELL,
         order_type=order_type,
         # Backtrader signs sizes by side (sells negative). A buy(size=-5) or sell(size=-5) sent to the
         # broker directly keeps its wrong sign here, so the core refuses it instead of trading 5 the other way.
-        quantity=_quantity(bt_order.created.size if bt_order.isbuy() else -bt_order.created.size),
+        quantity=_quantity(created.size if buy else -created.size),
         limit_price=limit_price,
         stop_price=stop_price,
         trail_amount=trail_amount,
