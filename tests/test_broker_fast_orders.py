@@ -20,7 +20,7 @@ from typing import Any
 import backtrader as bt
 import pytest
 
-from finbot_bt.broker.fast_orders import OrderFactory, clone_order
+from finbot_bt.broker.fast_orders import OrderFactory, clone_order, mark_submitted, order_param
 from tests.bt_harness import make_ohlcv, pandas_feed
 
 _SCALARS = (int, float, str, bool, type(None), time, date, timedelta)
@@ -258,3 +258,26 @@ def test_fast_order_when_built_then_refs_follow_backtraders_counter(exectype: in
     cerebro.addstrategy(_Refs)
     first, second, third = cerebro.run()[0].refs
     assert (second, third) == (first + 1, first + 2)
+
+
+def test_order_param_and_mark_submitted_when_compared_then_as_backtrader() -> None:
+    class _Reads(bt.Strategy):
+        def next(self) -> None:
+            if len(self) != 3:
+                return
+            self.failures: list[str] = []
+            valid = self.data.datetime.date(0) + timedelta(days=3)
+            for cls, exectype in itertools.product((bt.BuyOrder, bt.SellOrder), (None, bt.Order.Limit)):
+                params = dict(owner=self, data=self.data, size=2, price=50.0, exectype=exectype, valid=valid)
+                a, b = _build_both(OrderFactory(), cls, params)
+                for name in bt.Order.params._getkeys():
+                    if order_param(b, name) != getattr(b, name) or order_param(a, name) != getattr(a, name):
+                        self.failures.append(f"{cls.__name__} {name}")
+                a.submit()
+                mark_submitted(b, self.data)
+                self.failures += _diff(a, b)
+
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(pandas_feed(make_ohlcv(5)))
+    cerebro.addstrategy(_Reads)
+    assert cerebro.run()[0].failures == []

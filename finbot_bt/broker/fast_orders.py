@@ -114,12 +114,14 @@ class OrderFactory:
     is converted once per data and bar.
     """
 
-    __slots__ = ("_dteos", "_lines", "_stamp")
+    __slots__ = ("_dates", "_dteos", "_lines", "_stamp")
 
     def __init__(self, stamp: Callable[[Any], _dt.datetime] | None = None) -> None:
         self._stamp = stamp or _LINE_DATETIME
         # data -> (datetime number, session end, timezone, dteos)
         self._dteos: dict[Any, tuple[float, Any, Any, float]] = {}
+        # (date or datetime, its type, timezone) -> data.date2num of it: orders often share a validity
+        self._dates: dict[tuple[Any, Any, Any], float] = {}
         # data -> its (close, datetime) lines, or None if the direct build does not cover it
         self._lines: dict[Any, tuple[Any, Any] | None] = {}
 
@@ -164,7 +166,7 @@ class OrderFactory:
         d["position"] = 0
         valid = pd["valid"]
         if isinstance(valid, _dt.date):
-            d["valid"] = data.date2num(valid)
+            d["valid"] = self._date2num(data, valid)
         elif isinstance(valid, _dt.timedelta):
             if valid == bt.Order.DAY:
                 end = _dt.datetime.combine(dtline.date(), _DAY_END)
@@ -192,6 +194,15 @@ class OrderFactory:
         if lines is None or not len(data) or not isinstance(data.p.sessionend, _dt.time):
             return None
         return lines
+
+    def _date2num(self, data: Any, value: _dt.date) -> float:
+        key = (value, type(value), data._tz)
+        num = self._dates.get(key)
+        if num is None:
+            if len(self._dates) > 256:
+                self._dates.clear()
+            num = self._dates[key] = data.date2num(value)
+        return num
 
     def _end_of_session(self, data: Any, dtline: Any, dtnum: float) -> float:
         # OrderBase.__init__'s provisional end of session, memoised per data and bar.
@@ -221,6 +232,17 @@ def order_param(order: Any, name: str) -> Any:
     if type(order) is bt.BuyOrder or type(order) is bt.SellOrder:
         return getattr(state["params"], name)
     return getattr(order, name)
+
+
+def mark_submitted(order: Any, data: Any) -> None:
+    """``order.submit()`` of an order on ``data`` (its ``order.data``)."""
+    if type(order) is bt.BuyOrder or type(order) is bt.SellOrder:
+        state = order.__dict__
+        state["status"] = bt.Order.Submitted
+        state["broker"] = None
+        state["plen"] = len(data)
+    else:
+        order.submit()
 
 
 def clone_order(order: Any) -> Any:

@@ -23,7 +23,7 @@ import backtrader as bt
 
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.convert import finite_positive, to_decimal
-from finbot_bt.broker.fast_orders import OrderFactory, order_param
+from finbot_bt.broker.fast_orders import OrderFactory, mark_submitted, order_param
 from finbot_bt.broker.symbols import SymbolTable
 from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_expiry, core_time, order_from_bt
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
@@ -123,7 +123,7 @@ class OrderRouter:
         exectype = order_param(order, "exectype")
         if exectype == bt.Order.StopTrail or exectype == bt.Order.StopTrailLimit:
             self.trailing[core_id] = order
-        order.submit()
+        mark_submitted(order, data)
         historical = exectype == bt.Order.Historical
         if p.checksubmit and not historical:
             host.notify(order)
@@ -213,7 +213,8 @@ class OrderRouter:
 
     def _expiry(self, valid: float, data: Any) -> datetime:
         # Orders placed together usually share their validity: convert each value once.
-        key = (valid, data.datetime[0] if len(data) else 0.0, self._bars.is_daily(data), self._host.p.session_close)
+        key = (valid, self._bars.lines(data)[0][0] if len(data) else 0.0, self._bars.is_daily(data),
+               self._host.p.session_close)
         memo = self._expiry_memo
         if memo is None or memo[0] != key:
             bar_time = bt.num2date(key[1]).time() if len(data) else MIDNIGHT
