@@ -10,6 +10,7 @@ Other events change nothing on the Backtrader side.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -52,7 +53,7 @@ class NotificationDelivery:
     until their fill arrives.
     """
 
-    __slots__ = ("_bars", "_host", "_instant", "_p", "_router", "deferred", "events", "filler_sizes")
+    __slots__ = ("_bars", "_handlers", "_host", "_instant", "_p", "_router", "deferred", "events", "filler_sizes")
 
     def __init__(self, host: _Host, router: OrderRouter, bars: BarFeeder, latency: LatencyConfig) -> None:
         self._host = host
@@ -63,6 +64,8 @@ class NotificationDelivery:
         self.events: list[ExecutionEvent] = []
         self.deferred: list[ExecutionEvent] = []
         self.filler_sizes: dict[str, Any] = {}
+        self._handlers: dict[type[ExecutionEvent], Callable[[Any], None]] = {
+            event_type: getattr(self, name) for event_type, name in _HANDLERS.items()}
 
     def on_event(self, event: ExecutionEvent) -> None:
         if self._p.record_events:
@@ -79,9 +82,9 @@ class NotificationDelivery:
             self.apply(event)
 
     def apply(self, event: ExecutionEvent) -> None:
-        handler = _HANDLERS.get(type(event))
+        handler = self._handlers.get(type(event))
         if handler is not None:
-            getattr(self, handler)(event)
+            handler(event)
 
     def _apply_accepted(self, event: OrderAccepted) -> None:
         order = self._router.bt_orders.get(event.order.order_id)
