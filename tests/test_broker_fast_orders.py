@@ -20,6 +20,7 @@ from typing import Any
 import backtrader as bt
 import pytest
 
+from finbot_bt.broker import fast_orders
 from finbot_bt.broker.fast_orders import OrderFactory, clone_order, mark_submitted, order_param
 from tests.bt_harness import make_ohlcv, pandas_feed
 
@@ -158,10 +159,12 @@ def _run(feeds: list[Any]) -> _Compare:
     lambda: pandas_feed(_MINUTES, timeframe=bt.TimeFrame.Minutes, tz="Europe/London"),
 ], ids=["daily", "daily-tz-sessionend", "minutes-sessionend", "minutes-tz"])
 def test_fast_order_when_built_over_parameter_grid_then_equals_genuine(feed: Any) -> None:
+    assert (bt.__version__ == "1.9.78.123") == fast_orders.ENABLED
     strategy = _run([feed()])
     assert strategy.failures == []
     assert strategy.checked > 1500
-    assert strategy.fast > 0.9 * strategy.checked
+    if fast_orders.ENABLED:  # Backtrader 1.9.78.123: the direct build covers nearly every case
+        assert strategy.fast > 0.9 * strategy.checked
 
 
 def test_fast_order_when_data_has_no_bar_or_other_arguments_then_genuine_outcome() -> None:

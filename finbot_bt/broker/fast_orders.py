@@ -44,7 +44,6 @@ def _params_layout(cls: Any) -> tuple[Any, dict[str, Any]] | None:
     return cls.params, dict(cls.params._getitems())
 
 
-_LAYOUTS = {cls: layout for cls in _FAST_CLASSES if (layout := _params_layout(cls)) is not None}
 _PARAM_NAMES = frozenset(bt.Order.params._getkeys())
 
 # OrderData.__init__'s state with its defaults, keys in its order of assignment (exbits: a new deque).
@@ -53,6 +52,10 @@ _ORDER_DATA: dict[str, Any] = {
     "pricelimit": 0.0, "trailamount": 0.0, "trailpercent": 0.0, "_plimit": 0.0, "value": 0.0, "comm": 0.0,
     "margin": None, "pnl": 0.0, "psize": 0, "pprice": 0,
 }
+
+# The state built here is Backtrader 1.9.78.123's (its last release); any other version builds its own.
+ENABLED = bt.__version__ == "1.9.78.123" and {**OrderData().__dict__, "exbits": None} == _ORDER_DATA
+_LAYOUTS = {cls: layout for cls in _FAST_CLASSES if ENABLED and (layout := _params_layout(cls)) is not None}
 
 
 def _executed_data(remsize: Any) -> Any:
@@ -236,7 +239,7 @@ def order_param(order: Any, name: str) -> Any:
 
 def mark_submitted(order: Any, data: Any) -> None:
     """``order.submit()`` of an order on ``data`` (its ``order.data``)."""
-    if type(order) is bt.BuyOrder or type(order) is bt.SellOrder:
+    if (type(order) is bt.BuyOrder or type(order) is bt.SellOrder) and ENABLED:
         state = order.__dict__
         state["status"] = bt.Order.Submitted
         state["broker"] = None
@@ -249,7 +252,7 @@ def clone_order(order: Any) -> Any:
     """``order.clone()`` (a shallow copy whose ``executed`` is ``executed.clone()``), done directly."""
     cls = type(order)
     executed = order.executed
-    if (cls is not bt.BuyOrder and cls is not bt.SellOrder) or type(executed) is not OrderData:
+    if (cls is not bt.BuyOrder and cls is not bt.SellOrder) or type(executed) is not OrderData or not ENABLED:
         return order.clone()
     obj = _new(cls)
     state = order.__dict__.copy()
