@@ -13,6 +13,7 @@ adapter lives in a module of its own, and the broker hands its work to them:
 * :mod:`~finbot_bt.broker.bars`: each cycle's bars of every feed, to the simulator;
 * :mod:`~finbot_bt.broker.delivery`: core events out (order status, executions, notifications);
 * :mod:`~finbot_bt.broker.symbols`: feed names and instrument terms;
+* :mod:`~finbot_bt.broker.fast_orders`: Backtrader orders built and cloned directly (the same objects, cheaper);
 * :mod:`~finbot_bt.broker.history`: ``cerebro.add_order_history``;
 * :mod:`~finbot_bt.broker.persistence`: checkpoints and resume.
 """
