@@ -91,9 +91,10 @@ class BackBrokerAccount:
     def _refresh_value(self) -> None:
         self.cash = to_float(self.sim.cash)
         value = self.cash
+        lines = self._bars.lines
         for data, position in self.positions.items():
             if position.size:
-                value += self.getcommissioninfo(data).getvaluesize(position.size, data.close[0])
+                value += self.getcommissioninfo(data).getvaluesize(position.size, lines(data)[4][0])  # close
         self._value = value
         self._fundval = value / self._fundshares if self._fundshares else self._fundval
         if self.p.record_events and self._bars.now is not None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from finbot_bt.broker.symbols import SymbolTable
-from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_time, is_daily
+from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_time, feed_lines, is_daily
 from finbot_bt.contracts.latency import LatencyConfig
 from finbot_bt.contracts.market import Bar
 from finbot_bt.execution.simulator import ExecutionSimulator
@@ -32,20 +32,23 @@ class BarFeeder:
 
     ``now`` is the simulated time of the last cycle (None before the first bar);
     ``last_ts`` and ``last_len`` hold, per data, the simulated time and the
-    length of the last bar seen.
+    length of the last bar seen; ``stamps`` the Backtrader datetimes of this
+    cycle's bars (see :meth:`stamp`).
     """
 
-    __slots__ = ("_host", "_latency", "_symbols", "feed_table", "intraday", "last_len", "last_num",
-                 "last_ts", "now")
+    __slots__ = ("_host", "_instant", "_lines", "_symbols", "feed_table", "intraday", "last_len", "last_num",
+                 "last_ts", "now", "stamps")
 
     def __init__(self, host: _Host, symbols: SymbolTable, latency: LatencyConfig) -> None:
         self._host = host
         self._symbols = symbols
-        self._latency = latency
+        self._instant = latency.is_instant
+        self._lines: dict[Any, tuple[Any, ...]] = {}
+        self.stamps: dict[tuple[float, Any], datetime] = {}
         self.last_len: dict[Any, int] = {}
         self.last_ts: dict[Any, datetime] = {}
         self.now: datetime | None = None
-        self.feed_table: list[tuple[Any, str, bool]] = []
+        self.feed_table: list[tuple[Any, str, bool, tuple[Any, ...]]] = []
         self.intraday: set[Any] = set()
         self.last_num: dict[Any, float] = {}
 
@@ -58,6 +61,21 @@ class BarFeeder:
                 datas.append(data)
         return datas
 
+    def lines(self, data: Any) -> tuple[Any, ...]:
+        """``data``'s datetime, open, high, low, close and volume lines (looked up once per data)."""
+        lines = self._lines.get(data)
+        if lines is None:
+            lines = self._lines[data] = feed_lines(data)
+        return lines
+
+    def stamp(self, line: Any) -> datetime:
+        """``line.datetime(0)`` of a feed's datetime line, converted once per bar number and timezone."""
+        key = (line[0], line._tz)
+        stamp = self.stamps.get(key)
+        if stamp is None:
+            stamp = self.stamps[key] = line.datetime(0)
+        return stamp
+
     def current_time(self, data: Any) -> datetime | None:
         return self.last_ts.get(data)
 
@@ -67,7 +85,7 @@ class BarFeeder:
     def time_new_bars(self) -> dict[Any, bool]:
         """Whether each daily-declared feed with a new bar is daily, judged once per bar (pass it to :meth:`feed`)."""
         last_len = self.last_len
-        return {data: self._bars_are_daily(data, data.datetime) for data in self.feeds()
+        return {data: self._bars_are_daily(data, self.lines(data)[0]) for data in self.feeds()
                 if len(data) > last_len.get(data, 0) and self.is_daily(data)}
 
     def feed(self, timed: dict[Any, bool]) -> bool:
@@ -78,27 +96,30 @@ class BarFeeder:
         host, symbols = self._host, self._symbols
         bars: dict[str, Bar] = {}
         now = self.now
-        if len(self.feed_table) != len(symbols.symbols) or not self.feed_table:
-            self.feed_table = [(data, symbols.symbol(data), self.is_daily(data)) for data in self.feeds()]
+        table = self.feed_table
+        if len(table) != len(symbols.symbols) or not table:
+            table = self.feed_table = [(data, symbols.symbol(data), self.is_daily(data), self.lines(data))
+                                       for data in self.feeds()]
         last_len, last_ts, sim = self.last_len, self.last_ts, host.sim
         session_open, session_close = host.p.session_open, host.p.session_close
         # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
-        stamps: dict[tuple[float, Any], datetime] = {}
+        stamps = self.stamps
+        stamps.clear()
         # Feeds with open orders are passed every cycle, their last bar again if they have no new
         # one: BackBroker tries every order every cycle, against its data's current (old) bar.
-        idle: list[tuple[Any, str, bool]] = []
+        idle: list[tuple[Any, str, bool, tuple[Any, ...]]] = []
         # BackBroker tries an order on every bar of its data that arrives in a later cycle, even one
         # that opened before the order (feeds on other calendars moved the clock past its open).
-        floor = self.now if self._latency.is_instant else None
-        for entry in self.feed_table:
-            data, symbol, daily = entry
+        floor = self.now if self._instant else None
+        for entry in table:
+            data, symbol, daily, lines = entry
             length = len(data)
             if length <= last_len.get(data, 0):
                 if length:
                     idle.append(entry)
                 continue
             last_len[data] = length
-            line = data.datetime
+            line = lines[0]
             key = (line[0], line._tz)
             stamp = stamps.get(key)
             if stamp is None:
@@ -114,14 +135,14 @@ class BarFeeder:
                 continue  # nothing to match, value or watch: skip building the bar
             if previous is not None and floor is not None and previous < floor <= ts:
                 previous = floor
-            bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol))
+            bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol), lines)
             if bar is not None:
                 bars[symbol] = bar
         repeated: list[str] = []
-        for data, symbol, daily in idle:
+        for data, symbol, daily, lines in idle:
             previous_ts = last_ts.get(data)
             if previous_ts is not None and sim.needs_full_bar(symbol):
-                bar = bar_from_data(data, previous_ts, daily, session_open, None)
+                bar = bar_from_data(data, previous_ts, daily, session_open, None, False, lines)
                 if bar is not None:
                     bars[symbol] = bar
                     repeated.append(symbol)

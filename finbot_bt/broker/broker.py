@@ -13,6 +13,7 @@ adapter lives in a module of its own, and the broker hands its work to them:
 * :mod:`~finbot_bt.broker.bars`: each cycle's bars of every feed, to the simulator;
 * :mod:`~finbot_bt.broker.delivery`: core events out (order status, executions, notifications);
 * :mod:`~finbot_bt.broker.symbols`: feed names and instrument terms;
+* :mod:`~finbot_bt.broker.fast_orders`: Backtrader orders built and cloned directly (the same objects, cheaper);
 * :mod:`~finbot_bt.broker.history`: ``cerebro.add_order_history``;
 * :mod:`~finbot_bt.broker.persistence`: checkpoints and resume.
 """
@@ -32,6 +33,7 @@ from finbot_bt.broker.convert import config_decimal
 from finbot_bt.broker.data_checks import warn_zero_volume
 from finbot_bt.broker.delivery import NotificationDelivery
 from finbot_bt.broker.display import broker_html, broker_repr
+from finbot_bt.broker.fast_orders import clone_order
 from finbot_bt.broker.history import OrderHistory
 from finbot_bt.broker.models import BacktraderCommission
 from finbot_bt.broker.orders import EPOCH, OrderRouter, refuse_compensation
@@ -231,7 +233,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # typ
     def get_orders_open(self, safe: bool = False) -> list[Any]:
         """Accepted orders still working (clones if ``safe``)."""
         out = self._router.orders_open()
-        return [o.clone() for o in out] if safe else out
+        return [clone_order(o) for o in out] if safe else out
 
     def orderstatus(self, order: Any) -> int:
         """Status of ``order`` (BackBroker's version crashes)."""
@@ -244,7 +246,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # typ
             return None
 
     def notify(self, order: Any) -> None:
-        self.notifs.append(order.clone())
+        self.notifs.append(clone_order(order))
 
     # ------------------------------------------------------------------ orders in (broker.orders)
     def buy(self, owner: Any, data: Any, size: float, price: float | None = None, plimit: float | None = None,

@@ -10,6 +10,7 @@ Other events change nothing on the Backtrader side.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ import backtrader as bt
 
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.convert import to_float, to_size
+from finbot_bt.broker.fast_orders import order_param
 from finbot_bt.broker.orders import OrderRouter
 from finbot_bt.contracts.enums import RejectionReason
 from finbot_bt.contracts.events import (
@@ -51,17 +53,19 @@ class NotificationDelivery:
     until their fill arrives.
     """
 
-    __slots__ = ("_bars", "_host", "_latency", "_p", "_router", "deferred", "events", "filler_sizes")
+    __slots__ = ("_bars", "_handlers", "_host", "_instant", "_p", "_router", "deferred", "events", "filler_sizes")
 
     def __init__(self, host: _Host, router: OrderRouter, bars: BarFeeder, latency: LatencyConfig) -> None:
         self._host = host
         self._p = host.p
         self._router = router
         self._bars = bars
-        self._latency = latency
+        self._instant = latency.is_instant
         self.events: list[ExecutionEvent] = []
         self.deferred: list[ExecutionEvent] = []
         self.filler_sizes: dict[str, Any] = {}
+        self._handlers: dict[type[ExecutionEvent], Callable[[Any], None]] = {
+            event_type: getattr(self, name) for event_type, name in _HANDLERS.items()}
 
     def on_event(self, event: ExecutionEvent) -> None:
         if self._p.record_events:
@@ -78,9 +82,9 @@ class NotificationDelivery:
             self.apply(event)
 
     def apply(self, event: ExecutionEvent) -> None:
-        handler = _HANDLERS.get(type(event))
+        handler = self._handlers.get(type(event))
         if handler is not None:
-            getattr(self, handler)(event)
+            handler(event)
 
     def _apply_accepted(self, event: OrderAccepted) -> None:
         order = self._router.bt_orders.get(event.order.order_id)
@@ -115,8 +119,8 @@ class NotificationDelivery:
         order = self._router.bt_orders.get(event.order.order_id)
         if order is None:
             return
-        host = self._host
-        data = order.data
+        host, bars = self._host, self._bars
+        data = order_param(order, "data")
         position = host.positions[data]
         comminfo = host.getcommissioninfo(data)
         execution = event.execution
@@ -146,9 +150,9 @@ class NotificationDelivery:
         openedcomm = to_float(execution.commission - event.closed_commission)
         if refused:  # BackBroker reports the position the whole size would have made
             psize, pprice, _, _ = position.pseudoupdate(refused, price)
-            position.update(size, price, data.datetime.datetime(0))
+            position.update(size, price, bars.stamp(bars.lines(data)[0]))
         else:
-            psize, pprice, _, _ = position.update(size, price, data.datetime.datetime(0))
+            psize, pprice, _, _ = position.update(size, price, bars.stamp(bars.lines(data)[0]))
         order.execute(self._execution_dt(order, execution.timestamp), size, price,
                       closed, closedvalue, closedcomm, opened, openedvalue, openedcomm,
                       comminfo.margin, to_float(event.realized_pnl), psize, pprice)
@@ -171,12 +175,15 @@ class NotificationDelivery:
         return attempted if abs(attempted) > abs(closed) else 0
 
     def _execution_dt(self, order: Any, timestamp: datetime) -> float:
-        if self._p.coc and order.exectype == bt.Order.Market and order.info.get("coc", True):
+        exectype = order_param(order, "exectype")
+        if self._p.coc and exectype == bt.Order.Market and order.info.get("coc", True):
             return float(order.created.dt)
-        if self._latency.is_instant:
-            if order.exectype == bt.Order.Close and timestamp < self._bars.last_ts.get(order.data, timestamp):
-                return float(order.data.datetime[-1])  # at the close noted on the bar before (BackBroker's ago=-1)
-            return float(order.data.datetime[0])
+        if self._instant:
+            data = order_param(order, "data")
+            line = self._bars.lines(data)[0]
+            if exectype == bt.Order.Close and timestamp < self._bars.last_ts.get(data, timestamp):
+                return float(line[-1])  # at the close noted on the bar before (BackBroker's ago=-1)
+            return float(line[0])
         return float(bt.date2num(timestamp))
 
     def follow_trails(self) -> None:

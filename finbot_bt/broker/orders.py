@@ -23,6 +23,7 @@ import backtrader as bt
 
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.convert import finite_positive, to_decimal
+from finbot_bt.broker.fast_orders import OrderFactory, mark_submitted, order_param
 from finbot_bt.broker.symbols import SymbolTable
 from finbot_bt.broker.translate import MIDNIGHT, bar_from_data, core_expiry, core_time, order_from_bt
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason
@@ -51,7 +52,7 @@ class OrderRouter:
     call (their notifications wait for the next cycle).
     """
 
-    __slots__ = ("_bars", "_expiry_memo", "_host", "_open_checked", "_symbols", "_timed_daily", "bt_orders",
+    __slots__ = ("_bars", "_expiry_memo", "_factory", "_host", "_open_checked", "_symbols", "_timed_daily", "bt_orders",
                  "core_ids", "held", "in_submit", "oco_leader", "to_submit", "trailing")
 
     def __init__(self, host: _Host, symbols: SymbolTable, bars: BarFeeder) -> None:
@@ -69,27 +70,29 @@ class OrderRouter:
         self._timed_daily: dict[int, tuple[Any, Any]] = {}
         self.in_submit = False
         self._expiry_memo: tuple[tuple[float, float, bool, Any], datetime] | None = None
+        self._factory = OrderFactory(bars.stamp)
 
     # ------------------------------------------------------------------ placing
     def place(self, order_class: Any, oco: Any, info: dict[str, Any], **params: Any) -> Any:
         """BackBroker's buy/sell: a genuine bt order, extra keywords in order.info, then OCO and submit."""
-        order = order_class(**params)
-        order.addinfo(**info)
+        order = self._factory.new_order(order_class, params)
+        if info:
+            order.addinfo(**info)
         self.oco_leader[order.ref] = order.ref if oco is None else self.oco_leader.get(oco.ref, oco.ref)
         return self._host.submit(order)
 
     def submit(self, order: Any) -> Any:
         """Hold bracket members until a transmitting order arrives, then send the group."""
-        group_ref = order.parent.ref if order.parent is not None else order.ref
-        if order.parent is not None and order.parent.ref not in self.core_ids \
-                and group_ref not in self.held:
+        parent = order_param(order, "parent")
+        group_ref = parent.ref if parent is not None else order.ref
+        if parent is not None and parent.ref not in self.core_ids and group_ref not in self.held:
             order.reject()
             order.addinfo(reject_reason=RejectionReason.PARENT_INACTIVE.value,
                           reject_message="parent order was never transmitted")
             self._host.notify(order)
             return order
         self.held.setdefault(group_ref, []).append(order)
-        if not order.transmit:
+        if not order_param(order, "transmit"):
             return order
         last = order
         for member in self.held.pop(group_ref):
@@ -101,30 +104,33 @@ class OrderRouter:
         for data, position in list(positions.items()):
             if position.size:
                 cls = bt.SellOrder if position.size > 0 else bt.BuyOrder
-                order = cls(owner=None, data=data, size=abs(position.size), exectype=bt.Order.Market)
+                order = self._factory.new_order(cls, {"owner": None, "data": data, "size": abs(position.size),
+                                                      "exectype": bt.Order.Market})
                 self.oco_leader[order.ref] = order.ref
                 self.transmit(order, exempt=True)
 
     def transmit(self, order: Any, exempt: bool = False) -> Any:
-        host = self._host
+        host, symbols = self._host, self._symbols
         p = host.p
-        data = order.data
+        data = order_param(order, "data")
         refuse_compensation(data)
-        symbol = self._symbols.symbol(data)
-        self._symbols.sync_instrument(host.sim, symbol, data)
+        symbol = symbols.symbol(data)
+        symbols.sync_instrument(host.sim, symbol, data)
         core_id = host.sim.next_order_id()
-        self.core_ids[order.ref] = core_id
+        ref = order.ref
+        self.core_ids[ref] = core_id
         self.bt_orders[core_id] = order
-        if order.exectype in (bt.Order.StopTrail, bt.Order.StopTrailLimit):
+        exectype = order_param(order, "exectype")
+        if exectype == bt.Order.StopTrail or exectype == bt.Order.StopTrailLimit:
             self.trailing[core_id] = order
-        order.submit()
-        historical = order.exectype == bt.Order.Historical
+        mark_submitted(order, data)
+        historical = exectype == bt.Order.Historical
         if p.checksubmit and not historical:
             host.notify(order)
-        parent_id = self.core_ids.get(order.parent.ref) if order.parent is not None else None
-        expire_at = None
-        if order.valid:
-            expire_at = self._expiry(order.valid, data)
+        parent = order_param(order, "parent")
+        parent_id = self.core_ids.get(parent.ref) if parent is not None else None
+        valid = order_param(order, "valid")
+        expire_at = self._expiry(valid, data) if valid else None
         try:
             core_order = order_from_bt(order, order_id=core_id, symbol=symbol,
                                        oco_group=f"oco-{self._oco_group_id(order, core_id)}",
@@ -134,7 +140,7 @@ class OrderRouter:
             return order
         timestamp, reference = self._submission_time(order, data)
         funds_price = None
-        if p.coc and order.exectype == bt.Order.Market and finite_positive(order.created.pclose):
+        if p.coc and exectype == bt.Order.Market and finite_positive(order.created.pclose):
             # Cheat-on-close fills at the creation close even when the order names a price
             # (BackBroker); its submission check still values the order at that price.
             funds_price, reference = reference, to_decimal(order.created.pclose)
@@ -148,11 +154,11 @@ class OrderRouter:
         elif p.checksubmit:
             # As BackBroker, submitted orders are checked (cash, risk) at the broker's next cycle:
             # a setcash or add_cash made after the order in the same next() counts.
-            self.to_submit.append((order.ref, submission))
-            if (order.valid or order.exectype == bt.Order.Close) and self._bars.is_daily(data) and len(data) < 2:
-                self._timed_daily[order.ref] = (order, data)
-            if p.coo and order.exectype == bt.Order.Market:
-                self._open_checked[order.ref] = data
+            self.to_submit.append((ref, submission))
+            if (valid or exectype == bt.Order.Close) and self._bars.is_daily(data) and len(data) < 2:
+                self._timed_daily[ref] = (order, data)
+            if p.coo and exectype == bt.Order.Market:
+                self._open_checked[ref] = data
         else:
             self._submit_now(submission)
         return order
@@ -190,15 +196,16 @@ class OrderRouter:
             return submission
         order, data = entry
         core_order = submission.args[0]
-        if order.valid:
-            core_order = dataclasses.replace(core_order, expire_at=self._expiry(order.valid, data))
+        valid = order_param(order, "valid")
+        if valid:
+            core_order = dataclasses.replace(core_order, expire_at=self._expiry(valid, data))
         keywords = {**submission.keywords, "close_session": self._close_session(order, data)}
         return functools.partial(submission.func, core_order, *submission.args[1:], **keywords)
 
     def _close_session(self, order: Any, data: Any) -> tuple[datetime, datetime] | None:
         # Backtrader's Close rule in simulated time: tried on bars after the creation bar,
         # filled from the first bar at or after the order's end of session (order.dteos).
-        if order.exectype != bt.Order.Close or not order.dteos:
+        if order_param(order, "exectype") != bt.Order.Close or not order.dteos:
             return None
         daily, close = self._bars.is_daily(data), self._host.p.session_close
         return (core_time(bt.num2date(order.created.dt), daily, close),
@@ -206,7 +213,8 @@ class OrderRouter:
 
     def _expiry(self, valid: float, data: Any) -> datetime:
         # Orders placed together usually share their validity: convert each value once.
-        key = (valid, data.datetime[0] if len(data) else 0.0, self._bars.is_daily(data), self._host.p.session_close)
+        key = (valid, self._bars.lines(data)[0][0] if len(data) else 0.0, self._bars.is_daily(data),
+               self._host.p.session_close)
         memo = self._expiry_memo
         if memo is None or memo[0] != key:
             bar_time = bt.num2date(key[1]).time() if len(data) else MIDNIGHT
@@ -234,7 +242,7 @@ class OrderRouter:
             bar = bar_from_data(data, ts, daily, p.session_open, bars.last_ts.get(data))
             if bar is not None:
                 open_time = bar.open_time or bars.last_ts.get(data) or now
-                if order.exectype == bt.Order.Market:
+                if order_param(order, "exectype") == bt.Order.Market:
                     return max(open_time, now), bar.open
                 return max(open_time, now), _created_price(order)
         # BackBroker's submission check values every order at ``created.price``

@@ -10,6 +10,7 @@ from typing import Any
 import backtrader as bt
 
 from finbot_bt.broker.convert import to_decimal
+from finbot_bt.broker.fast_orders import order_param
 from finbot_bt.contracts.enums import OrderSide, OrderType, TimeInForce
 from finbot_bt.contracts.market import Bar, trusted_bar
 from finbot_bt.contracts.orders import Order, trusted_order
@@ -61,9 +62,14 @@ def core_expiry(valid: datetime, daily: bool, bar_time: time, session_close: tim
     return datetime.combine((valid - offset).date(), session_close)
 
 
+def feed_lines(data: Any) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """``data``'s datetime, open, high, low, close and volume lines (fetch once, read each bar)."""
+    return data.datetime, data.open, data.high, data.low, data.close, data.volume
+
+
 def bar_from_data(
     data: Any, timestamp: datetime, daily: bool, session_open: time, previous: datetime | None,
-    close_only: bool = False,
+    close_only: bool = False, lines: tuple[Any, ...] | None = None,
 ) -> Bar | None:
     """Build the core bar of ``data``'s current values, or None if its prices are unusable.
 
@@ -71,6 +77,7 @@ def bar_from_data(
     not). Daily bars open at ``session_open`` of their day. With
     ``close_only`` the bar is the close alone (O=H=L=C, no volume): enough for a
     symbol with no open orders, whose bar only marks positions to market.
+    ``lines`` are ``feed_lines(data)``, if the caller keeps them.
     """
     # Intraday bars open when the previous bar closed; daily bars at the session's open.
     open_time = previous
@@ -79,17 +86,18 @@ def bar_from_data(
         if previous is not None and open_time < previous:
             open_time = previous
     session_close = daily or _after_session_end(data, timestamp)
+    _, open_line, high_line, low_line, close_line, volume_line = lines or feed_lines(data)
     if close_only:
-        close = data.close[0]
+        close = close_line[0]
         if not 0 < close < math.inf:
             return None
         c = Decimal(repr(float(close)))
         return trusted_bar(c, c, c, c, timestamp, None, open_time, session_close)
-    fo, fh, fl, fc = data.open[0], data.high[0], data.low[0], data.close[0]
+    fo, fh, fl, fc = open_line[0], high_line[0], low_line[0], close_line[0]
     # Finite and positive (NaN fails both comparisons).
     if not (0 < fo < math.inf and 0 < fh < math.inf and 0 < fl < math.inf and 0 < fc < math.inf):
         return None
-    raw_volume = data.volume[0]
+    raw_volume = volume_line[0]
     # Widened on the floats (same order as on the Decimals: the conversion is monotonic).
     o, c = Decimal(repr(float(fo))), Decimal(repr(float(fc)))
     high = Decimal(repr(float(max(fo, fh, fl, fc))))
@@ -116,9 +124,10 @@ def order_from_bt(
     expire_at: datetime | None,
 ) -> Order:
     """Translate a genuine ``bt.Order`` into a core :class:`Order` (not yet submitted)."""
-    order_type = EXECTYPE_TO_ORDER_TYPE.get(bt_order.exectype)
+    exectype = order_param(bt_order, "exectype")
+    order_type = EXECTYPE_TO_ORDER_TYPE.get(exectype)
     if order_type is None:
-        raise ValueError(f"unsupported Backtrader exectype {bt_order.exectype!r}")
+        raise ValueError(f"unsupported Backtrader exectype {exectype!r}")
     created = bt_order.created
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
@@ -132,25 +141,27 @@ def order_from_bt(
         stop_price = to_decimal(created.price)
         limit_price = to_decimal(created.pricelimit) if created.pricelimit is not None else None
     if order_type in (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT):
-        if bt_order.trailamount:
-            trail_amount = to_decimal(bt_order.trailamount)
+        trailamount = order_param(bt_order, "trailamount")
+        if trailamount:
+            trail_amount = to_decimal(trailamount)
         else:
-            trail_percent = to_decimal(bt_order.trailpercent or 0.0)
+            trail_percent = to_decimal(order_param(bt_order, "trailpercent") or 0.0)
     tif = TimeInForce.GTC
     if expire_at is not None and order_type is not OrderType.MARKET:
         tif = TimeInForce.GTD  # BackBroker never expires market orders
     else:
         expire_at = None
+    buy = bt_order.isbuy()
     # Every value below has its contract type by construction (enums from the table,
     # Decimals from to_decimal): build without the constructor's type checks.
     return trusted_order(
         order_id=order_id,
         symbol=symbol,
-        side=OrderSide.BUY if bt_order.isbuy() else OrderSide.SELL,
+        side=OrderSide.BUY if buy else OrderSide.SELL,
         order_type=order_type,
         # Backtrader signs sizes by side (sells negative). A buy(size=-5) or sell(size=-5) sent to the
         # broker directly keeps its wrong sign here, so the core refuses it instead of trading 5 the other way.
-        quantity=_quantity(bt_order.created.size if bt_order.isbuy() else -bt_order.created.size),
+        quantity=_quantity(created.size if buy else -created.size),
         limit_price=limit_price,
         stop_price=stop_price,
         trail_amount=trail_amount,
