@@ -77,6 +77,18 @@ class PendingActionQueue:
     def __len__(self) -> int:
         return len(self._heap) + sum(len(lane) for lane in self._lanes)
 
+    def __bool__(self) -> bool:
+        if self._heap:
+            return True
+        for lane in self._lanes:
+            if lane:
+                return True
+        return False
+
+    def skip_sequence(self) -> None:
+        """Consume one sequence number without queueing (an action delivered at once)."""
+        self._sequence += 1
+
     def __iter__(self) -> Iterator[PendingAction]:
         """Iterate in due order (does not consume)."""
         entries = list(self._heap)

@@ -99,6 +99,19 @@ class Venue:
         """The order leaves the account at ``ts``."""
         self.queue.add_action(ts + self.latency.submission_latency, ActionKind.SUBMIT, order_id)
 
+    def arrives_now(self) -> bool:
+        """True if an order sent now reaches the venue at once with nothing queued before it.
+
+        Then the caller may deliver the arrival directly (:meth:`arrive`) instead of
+        queueing it and draining: the queue would pop exactly that action. The
+        action's sequence number is consumed all the same, so the queue's state
+        (and a checkpoint of it) is what the queued way leaves.
+        """
+        if self.latency.submission_latency or self.queue:
+            return False
+        self.queue.skip_sequence()
+        return True
+
     def send_cancel(self, order_id: str, ts: datetime) -> None:
         """A cancel request leaves the account at ``ts``."""
         self.queue.add_action(ts + self.latency.cancel_latency, ActionKind.CANCEL, order_id)
@@ -133,6 +146,18 @@ class Venue:
                 return
             self._deliver(action, handler)
 
+    def arrive(self, working: WorkingOrder | None, ts: datetime, handler: VenueHandler) -> None:
+        """``working`` (None: gone from the book) reaches the venue at ``ts``."""
+        if working is None:
+            return
+        working.live_from = ts
+        if working.cancel_at_venue:
+            working.terminal = OrderStatus.CANCELLED.value
+            working.terminal_reason = "user"
+            handler.finish(working, ts)
+        else:
+            handler.accept(working, ts)
+
     def _deliver(self, action: PendingAction, handler: VenueHandler) -> None:
         working = self.book.working.get(action.order_id)
         if working is None:
@@ -141,15 +166,10 @@ class Venue:
                 handler.cancel_too_late(order, action.due_time)
             return
         ts = action.due_time
-        if action.kind is ActionKind.SUBMIT:
-            working.live_from = ts
-            if working.cancel_at_venue:
-                working.terminal = OrderStatus.CANCELLED.value
-                working.terminal_reason = "user"
-                handler.finish(working, ts)
-            else:
-                handler.accept(working, ts)
-        elif action.kind is ActionKind.CANCEL:
+        kind = action.kind
+        if kind is ActionKind.SUBMIT:
+            self.arrive(working, ts, handler)
+        elif kind is ActionKind.CANCEL:
             if working.terminal is not None:
                 if working.terminal == _FILLED:
                     handler.cancel_too_late(working.order, ts)
