@@ -136,6 +136,12 @@ class Order:
     version: int = ORDER_CONTRACT_VERSION
 
     def __post_init__(self) -> None:
+        if _plainly_valid(self):
+            return
+        self._check()
+
+    def _check(self) -> None:
+        """Every structural check, raising ContractError with the first one that fails."""
         if not isinstance(self.order_id, str) or not self.order_id:
             raise ContractError(f"Order.order_id must be a non-empty str, got {self.order_id!r}")
         if not isinstance(self.symbol, str):
@@ -181,6 +187,28 @@ class Order:
     def signed_quantity(self) -> Decimal:
         """Quantity with the side's sign (+ buy, - sell)."""
         return self.quantity if self.side is OrderSide.BUY else -self.quantity
+
+
+def _plainly_valid(order: Order) -> bool:
+    """True if ``order`` passes every check of ``Order._check`` (a sufficient test, not a
+    necessary one: exact types, the common case). False sends it through the full checks."""
+    quantity, filled = order.quantity, order.filled_quantity
+    if not (
+        type(order.order_id) is str and order.order_id != "" and type(order.symbol) is str
+        and type(order.side) is OrderSide and type(order.order_type) is OrderType
+        and type(order.time_in_force) is TimeInForce and type(order.status) is OrderStatus
+        and type(quantity) is Decimal and type(filled) is Decimal and type(order.executions) is tuple
+    ):
+        return False
+    for price in (order.limit_price, order.stop_price, order.trail_amount, order.trail_percent,
+                  order.avg_fill_price):
+        if price is not None and type(price) is not Decimal:
+            return False
+    for moment in (order.expire_at, order.created_at, order.submitted_at, order.accepted_at,
+                   order.filled_at, order.cancelled_at):
+        if moment is not None and type(moment) is not datetime:
+            return False
+    return filled.is_finite() and filled >= 0 and (not quantity.is_finite() or filled <= max(quantity, ZERO))
 
 
 # Fast evolution for the execution layer. ``dataclasses.replace`` re-runs

@@ -179,13 +179,14 @@ class OrderLifecycle:
 
     def finish(self, working: WorkingOrder, ts: datetime) -> None:
         """Tell the account of the terminal status decided at the venue, and retire the order."""
-        if working.terminal is None:
+        terminal = working.terminal
+        if terminal is None:
             return
-        status = OrderStatus(working.terminal)
-        order = working.order
-        if status is OrderStatus.FILLED:
+        if terminal == _FILLED:
             self.book.retire(working)
             return
+        status = OrderStatus(terminal)
+        order = working.order
         book, events = self.book, self.events
         if status is OrderStatus.CANCELLED:
             book.update(working, status=OrderStatus.CANCELLED, cancelled_at=ts)
