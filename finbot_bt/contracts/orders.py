@@ -258,6 +258,8 @@ constructor's message. An unknown field name raises ``TypeError``.
 
 
 _execution_setters = tuple(getattr(OrderExecution, f.name).__set__ for f in fields(OrderExecution))
+(_set_execution_id, _set_quantity, _set_price, _set_commission, _set_slippage, _set_timestamp, _set_liquidity,
+ _set_reported_at) = _execution_setters  # field order, checked by the unpacking's length
 
 
 def trusted_execution(
@@ -271,9 +273,14 @@ def trusted_execution(
     >= 0) before it books the fill. Anyone else: use ``OrderExecution(...)``.
     """
     execution = object.__new__(OrderExecution)
-    values = (execution_id, quantity, price, commission, slippage, timestamp, liquidity, reported_at)
-    for setter, value in zip(_execution_setters, values, strict=True):
-        setter(execution, value)
+    _set_execution_id(execution, execution_id)
+    _set_quantity(execution, quantity)
+    _set_price(execution, price)
+    _set_commission(execution, commission)
+    _set_slippage(execution, slippage)
+    _set_timestamp(execution, timestamp)
+    _set_liquidity(execution, liquidity)
+    _set_reported_at(execution, reported_at)
     return execution
 
 

@@ -133,6 +133,14 @@ class Portfolio:
         inst = self.instrument(symbol)
         pos = self.position(symbol)
         closed, opened = split_fill(pos.quantity, signed_quantity)
+        return self.book_split(inst, pos, closed, opened, price, commission_closed, commission_opened,
+                               refuse_unfunded)
+
+    def book_split(
+        self, inst: Instrument, pos: PositionState, closed: Decimal, opened: Decimal, price: Decimal,
+        commission_closed: Decimal, commission_opened: Decimal, refuse_unfunded: bool,
+    ) -> FillBooking:
+        """:meth:`book_fill` once the instrument, the position and the split are known."""
         futures = inst.margin is not None
         cash = self.cash
         pnl = ZERO

@@ -146,6 +146,6 @@ class Ledger:
                     f"commission model {type(self.commission).__name__} returned {value!r}; "
                     "a commission must be a finite Decimal >= 0"
                 )
-        booking = portfolio.book_fill(symbol, signed, price, comm_closed, comm_opened,
-                                      refuse_unfunded=self.refuse_unfunded)
+        booking = portfolio.book_split(inst, pos, closed, opened, price, comm_closed, comm_opened,
+                                       self.refuse_unfunded)
         return booking, comm_closed, comm_opened, pos

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from finbot_bt.contracts.enums import OrderStatus, OrderType, RejectionReason
+from finbot_bt.contracts.enums import OrderSide, OrderStatus, OrderType, RejectionReason
 from finbot_bt.contracts.events import (
     CancelRejected,
     OrderAccepted,
@@ -98,7 +98,7 @@ class OrderLifecycle:
             previous = order.executions
             execution = trusted_execution(
                 f"{order.order_id}-{len(previous) + 1}", quantity, fill.price, booking.commission,
-                (fill.price - fill.requested_price) * order.side.sign, fill.timestamp, fill.liquidity, ts,
+                (fill.price - fill.requested_price) * (1 if order.side is OrderSide.BUY else -1), fill.timestamp, fill.liquidity, ts,
             )
             filled = order.filled_quantity + quantity
             if previous:

@@ -138,8 +138,10 @@ class OrderBook:
             i in self.working for i in self.children.get(parent_id, ())
         ):
             self.children.pop(parent_id, None)
-        if parent_id is None and not any(i in self.working for i in self.children.get(order_id, ())):
-            self.children.pop(order_id, None)
+        if parent_id is None:
+            kids = self.children.get(order_id)
+            if kids is not None and not any(i in self.working for i in kids):
+                del self.children[order_id]
 
     def referenced_orders(self, queued: set[str]) -> list[Order]:
         """Open orders and the finished ones something still refers to: a working child's
