@@ -84,7 +84,9 @@ class OrderBook:
             parent_order = self.orders.get(order.parent_id)
             working.active = parent_order is not None and parent_order.status is OrderStatus.FILLED
         self.working[order.order_id] = working
-        book = self.by_symbol.setdefault(order.symbol, {})
+        book = self.by_symbol.get(order.symbol)
+        if book is None:
+            book = self.by_symbol[order.symbol] = {}
         book[order.order_id] = working
         index = self.resting.get(order.symbol)
         if index is None or not index.track(book, working):

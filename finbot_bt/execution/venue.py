@@ -64,7 +64,7 @@ class Venue:
         Where delivered legs find their orders.
     """
 
-    __slots__ = ("book", "clock", "latency", "queue", "rng")
+    __slots__ = ("_latency", "book", "clock", "fixed_fill_latency", "instant", "queue", "rng")
 
     def __init__(self, latency: LatencyConfig, rng: random.Random, book: OrderBook) -> None:
         self.latency = latency
@@ -72,6 +72,19 @@ class Venue:
         self.book = book
         self.queue = PendingActionQueue()
         self.clock: datetime | None = None
+
+    @property
+    def latency(self) -> LatencyConfig:
+        """The three legs' latency (replaceable: legs sent afterwards follow)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: LatencyConfig) -> None:
+        self._latency = value
+        self.instant = value.is_instant  # every leg zero
+        # The fill latency when it is not drawn (min == max), else None.
+        fixed = value.fill_latency_min
+        self.fixed_fill_latency: timedelta | None = fixed if fixed == value.fill_latency_max else None
 
     # ------------------------------------------------------------------ clock
     def now(self, timestamp: datetime | None) -> datetime:
@@ -107,7 +120,7 @@ class Venue:
         action's sequence number is consumed all the same, so the queue's state
         (and a checkpoint of it) is what the queued way leaves.
         """
-        if self.latency.submission_latency or self.queue:
+        if self._latency.submission_latency or self.queue:
             return False
         self.queue.skip_sequence()
         return True
@@ -118,9 +131,10 @@ class Venue:
 
     def draw_fill_latency(self) -> timedelta:
         """A fill report's travel time, uniform in microseconds over the configured range."""
-        low, high = self.latency.fill_latency_min, self.latency.fill_latency_max
-        if low == high:
-            return low
+        fixed = self.fixed_fill_latency
+        if fixed is not None:
+            return fixed
+        low, high = self._latency.fill_latency_min, self._latency.fill_latency_max
         span = (high - low) // timedelta(microseconds=1)
         return low + timedelta(microseconds=self.rng.randint(0, span))
 
