@@ -84,7 +84,8 @@ class Ledger:
     def start_batch(self) -> None:
         """Forget the orders checked so far: the next check starts from the account."""
         self.batch_cash = None
-        self.batch_positions = {}
+        if self.batch_positions:
+            self.batch_positions = {}
 
     def check_funds(self, order: Order, price: Decimal | None) -> tuple[RejectionReason, str] | None:
         """Refusal if ``order`` filled at ``price`` would take cash below zero, else None.
