@@ -157,7 +157,7 @@ def test_venue_when_simulator_latency_is_replaced_then_later_legs_travel_with_it
 
 
 def test_venue_arrives_now_only_with_zero_submission_latency_and_nothing_in_flight() -> None:
-    venue, book = _venue()
+    venue, _ = _venue()
     assert venue.arrives_now()
     assert venue.queue.next_sequence == 1  # the arrival's sequence number is consumed as if queued
     venue.send_cancel("a", T0)

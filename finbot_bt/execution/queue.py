@@ -78,12 +78,7 @@ class PendingActionQueue:
         return len(self._heap) + sum(len(lane) for lane in self._lanes)
 
     def __bool__(self) -> bool:
-        if self._heap:
-            return True
-        for lane in self._lanes:
-            if lane:
-                return True
-        return False
+        return bool(self._heap) or any(self._lanes)
 
     def skip_sequence(self) -> None:
         """Consume one sequence number without queueing (an action delivered at once)."""

@@ -66,6 +66,9 @@ class Venue:
 
     __slots__ = ("_latency", "book", "clock", "fixed_fill_latency", "instant", "queue", "rng")
 
+    instant: bool  # every leg of the latency is zero
+    fixed_fill_latency: timedelta | None  # the fill latency when it is not drawn (min == max)
+
     def __init__(self, latency: LatencyConfig, rng: random.Random, book: OrderBook) -> None:
         self.latency = latency
         self.rng = rng
@@ -81,10 +84,9 @@ class Venue:
     @latency.setter
     def latency(self, value: LatencyConfig) -> None:
         self._latency = value
-        self.instant = value.is_instant  # every leg zero
-        # The fill latency when it is not drawn (min == max), else None.
+        self.instant = value.is_instant
         fixed = value.fill_latency_min
-        self.fixed_fill_latency: timedelta | None = fixed if fixed == value.fill_latency_max else None
+        self.fixed_fill_latency = fixed if fixed == value.fill_latency_max else None
 
     # ------------------------------------------------------------------ clock
     def now(self, timestamp: datetime | None) -> datetime:
