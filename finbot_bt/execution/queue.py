@@ -78,6 +78,7 @@ class PendingActionQueue:
         return len(self._heap) + sum(len(lane) for lane in self._lanes)
 
     def __bool__(self) -> bool:
+        """True while any action is pending (without counting them)."""
         return bool(self._heap) or any(self._lanes)
 
     def skip_sequence(self) -> None:
