@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -199,3 +199,13 @@ def test_simulator_instant_submission_numbers_queue_actions_as_the_queued_path_d
     assert sim.queue.next_sequence == 3 and len(sim.queue) == 0
     assert [o.status for o in sim.orders()] == [OrderStatus.ACCEPTED] * 3
     assert all(o.accepted_at == T0 for o in sim.orders())
+
+
+def test_venue_fill_latency_draws_are_those_of_randint() -> None:
+    # draw_fill_latency uses randrange(span + 1): the same draws as randint(0, span), so seeded
+    # runs and checkpointed RNG states keep their fill times.
+    venue, _ = _venue(fill_min=1, fill_max=9)
+    reference = random.Random(7)
+    span = 8000  # microseconds between 1 ms and 9 ms
+    assert [venue.draw_fill_latency() for _ in range(200)] == [
+        ms(1) + timedelta(microseconds=reference.randint(0, span)) for _ in range(200)]

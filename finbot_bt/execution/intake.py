@@ -99,10 +99,10 @@ class OrderIntake:
             # arrival straight back; deliver it, then whatever it set in motion.
             venue.arrive(self.book.working.get(order.order_id), ts, self.lifecycle)
             if venue.queue:
-                self.lifecycle.drain(ts)
+                venue.drain(ts, self.lifecycle)
         else:
             venue.send_order(order.order_id, ts)
-            self.lifecycle.drain(ts)
+            venue.drain(ts, self.lifecycle)
         return working.order
 
     def _reject(self, order: Order, rejected: Order, ts: datetime, reason: RejectionReason, message: str) -> None:

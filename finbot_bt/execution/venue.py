@@ -138,7 +138,8 @@ class Venue:
             return fixed
         low, high = self._latency.fill_latency_min, self._latency.fill_latency_max
         span = (high - low) // timedelta(microseconds=1)
-        return low + timedelta(microseconds=self.rng.randint(0, span))
+        # randrange(span + 1) draws exactly what randint(0, span) draws (one call less).
+        return low + timedelta(microseconds=self.rng.randrange(span + 1))
 
     def send_report(self, order_id: str, fill: VenueFill, latency: timedelta) -> None:
         """A fill report leaves the venue at the fill's time and travels ``latency``."""
