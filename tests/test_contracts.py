@@ -445,3 +445,56 @@ def test_trusted_order_when_built_then_equals_the_validated_constructor() -> Non
     assert plain == Order(order_id="o-1", symbol="AAA", side=OrderSide.BUY, order_type=OrderType.MARKET,
                           quantity=Decimal(1))
     assert plain.status is OrderStatus.NEW and plain.executions == () and plain.filled_quantity == 0
+
+
+class _Moment(datetime):
+    """A datetime subclass: valid, but not the exact type the fast check accepts."""
+
+
+_ODD_VALUES: list[tuple[str, object]] = [
+    ("order_id", ""), ("order_id", 5), ("symbol", None), ("side", "buy"), ("order_type", "market"),
+    ("time_in_force", "gtc"), ("status", "new"), ("quantity", 1), ("quantity", Decimal("NaN")),
+    ("quantity", Decimal("-1")), ("quantity", Decimal("Infinity")), ("limit_price", 1.5),
+    ("stop_price", "1"), ("trail_amount", 2), ("trail_percent", 0.1), ("avg_fill_price", 3),
+    ("filled_quantity", Decimal("-1")), ("filled_quantity", Decimal("11")), ("filled_quantity", Decimal("NaN")),
+    ("filled_quantity", 0), ("executions", []), ("expire_at", "2024-01-01"), ("created_at", 0),
+    ("submitted_at", _Moment(2024, 1, 2)), ("accepted_at", 1.0), ("filled_at", _Moment(2024, 1, 3)),
+    ("cancelled_at", "x"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), _ODD_VALUES)
+def test_order_fast_validity_check_never_passes_what_the_full_checks_refuse(field: str, value: object) -> None:
+    from finbot_bt.contracts.orders import _plainly_valid, evolve_order
+
+    base = Order(order_id="a", symbol="SPY", side=OrderSide.BUY, order_type=OrderType.LIMIT,
+                 quantity=Decimal(10), limit_price=Decimal(100))
+    odd = evolve_order(base)  # a copy, then the odd value set without any check
+    object.__setattr__(odd, field, value)
+    try:
+        odd._check()
+        refused = False
+    except ContractError:
+        refused = True
+    assert not (refused and _plainly_valid(odd))
+    if not refused:  # valid but unusual (a datetime subclass, an infinite quantity): still constructible
+        assert dataclasses.replace(base, **{field: value}) == odd
+
+
+@given(quantity=st.decimals(allow_nan=True, allow_infinity=True),
+       filled=st.decimals(allow_nan=True, allow_infinity=True))
+@settings(max_examples=200, deadline=None)
+def test_order_fast_validity_check_agrees_with_the_full_checks_on_quantities(quantity: Decimal,
+                                                                              filled: Decimal) -> None:
+    from finbot_bt.contracts.orders import _plainly_valid, evolve_order
+
+    base = Order(order_id="a", symbol="SPY", side=OrderSide.SELL, order_type=OrderType.MARKET, quantity=Decimal(1))
+    odd = evolve_order(base)  # a copy, then the quantities set without any check
+    object.__setattr__(odd, "quantity", quantity)
+    object.__setattr__(odd, "filled_quantity", filled)
+    try:
+        odd._check()
+        refused = False
+    except ContractError:
+        refused = True
+    assert _plainly_valid(odd) is not refused  # exact types: the fast check decides exactly as the full one

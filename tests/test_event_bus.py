@@ -43,3 +43,13 @@ def test_event_bus_when_collections_nest_then_the_outer_one_gets_the_inner_event
     assert inner == [second] and outer == [first, second] and bus.collect is outer
     bus.stop_collecting(None, outer)
     assert bus.collect is None
+
+
+def test_event_bus_when_nobody_reads_then_the_event_is_numbered_but_not_built() -> None:
+    bus = EventBus()
+    assert bus.emit(TradingStateChanged, timestamp=T0, previous=TradingState.ACTIVE, state=TradingState.HALTED,
+                    reason="unheard") is None
+    heard: list[ExecutionEvent] = []
+    bus.listeners.append(heard.append)
+    event = _emit(bus)
+    assert heard == [event] and event.sequence == 2 and bus.sequence == 2

@@ -131,3 +131,12 @@ def test_queue_when_in_order_per_kind_then_lanes_hold_them_and_out_of_order_goes
     queue.add_action(T0 + ms(1), ActionKind.FILL_REPORT, "f")  # its own lane, empty so far
     assert len(queue._heap) == 1  # white box: only the out-of-order action pays the heap
     assert _ids(queue.process_until(T0 + ms(100))) == ["s0", "f", "late-but-early", "s1", "s2", "s3", "s4"]
+
+
+def test_queue_skip_sequence_consumes_a_number_and_truth_means_not_empty() -> None:
+    queue = PendingActionQueue()
+    assert not queue
+    queue.skip_sequence()
+    action = queue.add_action(T0, ActionKind.SUBMIT, "a")
+    assert action.sequence == 1 and queue and len(queue) == 1
+    assert queue.pop_due(T0) is action and not queue

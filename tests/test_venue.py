@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -154,3 +154,58 @@ def test_venue_when_simulator_latency_is_replaced_then_later_legs_travel_with_it
     assert accepted.status is OrderStatus.SUBMITTED
     sim.advance_time(T0 + ms(40))
     assert sim.get_order("a").status is OrderStatus.ACCEPTED
+
+
+def test_venue_arrives_now_only_with_zero_submission_latency_and_nothing_in_flight() -> None:
+    venue, _ = _venue()
+    assert venue.arrives_now()
+    assert venue.queue.next_sequence == 1  # the arrival's sequence number is consumed as if queued
+    venue.send_cancel("a", T0)
+    assert not venue.arrives_now() and venue.queue.next_sequence == 2  # a leg in flight: queue it
+    slow, _ = _venue(submission=5)
+    assert not slow.arrives_now() and slow.queue.next_sequence == 0
+
+
+def test_venue_arrive_delivers_like_a_queued_submission() -> None:
+    venue, book = _venue()
+    recorder = Recorder()
+    working = _open(book, "a")
+    venue.arrive(working, T0, recorder)
+    assert working.live_from == T0 and recorder.calls == [("accept", "a", T0)]
+    overtaken = _open(book, "b")
+    overtaken.cancel_at_venue = True
+    venue.arrive(overtaken, T0 + ms(1), recorder)
+    assert overtaken.terminal == "cancelled" and recorder.calls[-1] == ("finish cancelled", "b", T0 + ms(1))
+    venue.arrive(None, T0, recorder)  # gone from the book: nothing happens
+    assert len(recorder.calls) == 2
+
+
+def test_venue_latency_flags_follow_a_replaced_latency() -> None:
+    venue, _ = _venue()
+    assert venue.instant and venue.fixed_fill_latency == ms(0) and venue.draw_fill_latency() == ms(0)
+    venue.latency = latency(submission=5, fill_min=3)
+    assert not venue.instant and venue.fixed_fill_latency == ms(3) and venue.draw_fill_latency() == ms(3)
+    venue.latency = latency(fill_min=1, fill_max=2)
+    assert venue.fixed_fill_latency is None and ms(1) <= venue.draw_fill_latency() <= ms(2)
+
+
+def test_simulator_instant_submission_numbers_queue_actions_as_the_queued_path_did() -> None:
+    # Each submission consumed one queue sequence number before arrivals bypassed the queue;
+    # checkpoints store the next number, so it must not move.
+    sim = simulator()
+    sim.process_market_data(T0, {"SPY": Decimal(100)})
+    for n in range(3):
+        sim.submit_order(order(order_id=f"o{n}"), T0)
+    assert sim.queue.next_sequence == 3 and len(sim.queue) == 0
+    assert [o.status for o in sim.orders()] == [OrderStatus.ACCEPTED] * 3
+    assert all(o.accepted_at == T0 for o in sim.orders())
+
+
+def test_venue_fill_latency_draws_are_those_of_randint() -> None:
+    # draw_fill_latency uses randrange(span + 1): the same draws as randint(0, span), so seeded
+    # runs and checkpointed RNG states keep their fill times.
+    venue, _ = _venue(fill_min=1, fill_max=9)
+    reference = random.Random(7)
+    span = 8000  # microseconds between 1 ms and 9 ms
+    assert [venue.draw_fill_latency() for _ in range(200)] == [
+        ms(1) + timedelta(microseconds=reference.randint(0, span)) for _ in range(200)]

@@ -136,6 +136,12 @@ class Order:
     version: int = ORDER_CONTRACT_VERSION
 
     def __post_init__(self) -> None:
+        if _plainly_valid(self):
+            return
+        self._check()
+
+    def _check(self) -> None:
+        """Every structural check, raising ContractError with the first one that fails."""
         if not isinstance(self.order_id, str) or not self.order_id:
             raise ContractError(f"Order.order_id must be a non-empty str, got {self.order_id!r}")
         if not isinstance(self.symbol, str):
@@ -181,6 +187,28 @@ class Order:
     def signed_quantity(self) -> Decimal:
         """Quantity with the side's sign (+ buy, - sell)."""
         return self.quantity if self.side is OrderSide.BUY else -self.quantity
+
+
+def _plainly_valid(order: Order) -> bool:
+    """True if ``order`` passes every check of ``Order._check`` (a sufficient test, not a
+    necessary one: exact types, the common case). False sends it through the full checks."""
+    quantity, filled = order.quantity, order.filled_quantity
+    if not (
+        type(order.order_id) is str and order.order_id != "" and type(order.symbol) is str
+        and type(order.side) is OrderSide and type(order.order_type) is OrderType
+        and type(order.time_in_force) is TimeInForce and type(order.status) is OrderStatus
+        and type(quantity) is Decimal and type(filled) is Decimal and type(order.executions) is tuple
+    ):
+        return False
+    for price in (order.limit_price, order.stop_price, order.trail_amount, order.trail_percent,
+                  order.avg_fill_price):
+        if price is not None and type(price) is not Decimal:
+            return False
+    for moment in (order.expire_at, order.created_at, order.submitted_at, order.accepted_at,
+                   order.filled_at, order.cancelled_at):
+        if moment is not None and type(moment) is not datetime:
+            return False
+    return filled.is_finite() and filled >= 0 and (not quantity.is_finite() or filled <= max(quantity, ZERO))
 
 
 # Fast evolution for the execution layer. ``dataclasses.replace`` re-runs
@@ -230,6 +258,8 @@ constructor's message. An unknown field name raises ``TypeError``.
 
 
 _execution_setters = tuple(getattr(OrderExecution, f.name).__set__ for f in fields(OrderExecution))
+(_set_execution_id, _set_quantity, _set_price, _set_commission, _set_slippage, _set_timestamp, _set_liquidity,
+ _set_reported_at) = _execution_setters  # field order, checked by the unpacking's length
 
 
 def trusted_execution(
@@ -243,9 +273,14 @@ def trusted_execution(
     >= 0) before it books the fill. Anyone else: use ``OrderExecution(...)``.
     """
     execution = object.__new__(OrderExecution)
-    values = (execution_id, quantity, price, commission, slippage, timestamp, liquidity, reported_at)
-    for setter, value in zip(_execution_setters, values, strict=True):
-        setter(execution, value)
+    _set_execution_id(execution, execution_id)
+    _set_quantity(execution, quantity)
+    _set_price(execution, price)
+    _set_commission(execution, commission)
+    _set_slippage(execution, slippage)
+    _set_timestamp(execution, timestamp)
+    _set_liquidity(execution, liquidity)
+    _set_reported_at(execution, reported_at)
     return execution
 
 

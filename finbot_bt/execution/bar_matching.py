@@ -63,10 +63,13 @@ class BarMatcher:
         lifecycle.activated.clear()
         stale = self.stale
         stale.clear()
-        stale.update(symbol for symbol in repeated if symbol in bars)
+        if repeated:
+            stale.update(symbol for symbol in repeated if symbol in bars)
+        if not self.book.working and not venue.queue:
+            return  # no order to match or expire, no leg to deliver
         open_time = self.market.open_time
         open_times = {symbol: open_time(symbol, bar) for symbol, bar in bars.items()}
-        if venue.latency.is_instant:
+        if venue.instant:
             # Nothing travels: one pass over every bar in submission order, as BackBroker
             # walks its pending queue once a cycle whatever the feeds' times.
             self.match_bars(bars, open_times)

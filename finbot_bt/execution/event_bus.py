@@ -26,8 +26,12 @@ class EventBus:
         self.sequence = 0  # number of the last event emitted
 
     def emit(self, event_type: type[Any], **fields: Any) -> Any:
-        """Build ``event_type(sequence=next, **fields)``, collect it and tell every listener."""
+        """Build ``event_type(sequence=next, **fields)``, collect it and tell every listener.
+
+        Without a collector and listeners the event only takes its number (it is not built)."""
         self.sequence += 1
+        if self.collect is None and not self.listeners:
+            return None  # nobody reads it: numbered, never built
         event = event_type(sequence=self.sequence, **fields)
         if self.collect is not None:
             self.collect.append(event)

@@ -93,8 +93,16 @@ class OrderIntake:
         if close_session is not None and order.order_type is OrderType.MARKET_ON_CLOSE:
             working.close_after, working.session_end = close_session
         self.events.emit(OrderSubmitted, timestamp=ts, order=order)
-        self.venue.send_order(order.order_id, ts)
-        self.lifecycle.drain(ts)
+        venue = self.venue
+        if venue.arrives_now():
+            # Zero submission latency and nothing in flight: the queue would hand this
+            # arrival straight back; deliver it, then whatever it set in motion.
+            venue.arrive(self.book.working.get(order.order_id), ts, self.lifecycle)
+            if venue.queue:
+                venue.drain(ts, self.lifecycle)
+        else:
+            venue.send_order(order.order_id, ts)
+            venue.drain(ts, self.lifecycle)
         return working.order
 
     def _reject(self, order: Order, rejected: Order, ts: datetime, reason: RejectionReason, message: str) -> None:

@@ -84,7 +84,8 @@ class Ledger:
     def start_batch(self) -> None:
         """Forget the orders checked so far: the next check starts from the account."""
         self.batch_cash = None
-        self.batch_positions = {}
+        if self.batch_positions:
+            self.batch_positions = {}
 
     def check_funds(self, order: Order, price: Decimal | None) -> tuple[RejectionReason, str] | None:
         """Refusal if ``order`` filled at ``price`` would take cash below zero, else None.
@@ -146,6 +147,6 @@ class Ledger:
                     f"commission model {type(self.commission).__name__} returned {value!r}; "
                     "a commission must be a finite Decimal >= 0"
                 )
-        booking = portfolio.book_fill(symbol, signed, price, comm_closed, comm_opened,
-                                      refuse_unfunded=self.refuse_unfunded)
+        booking = portfolio.book_split(inst, pos, closed, opened, price, comm_closed, comm_opened,
+                                       self.refuse_unfunded)
         return booking, comm_closed, comm_opened, pos

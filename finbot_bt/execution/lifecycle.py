@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from finbot_bt.contracts.enums import OrderStatus, OrderType, RejectionReason
+from finbot_bt.contracts.enums import OrderSide, OrderStatus, OrderType, RejectionReason
 from finbot_bt.contracts.events import (
     CancelRejected,
     OrderAccepted,
@@ -98,7 +98,7 @@ class OrderLifecycle:
             previous = order.executions
             execution = trusted_execution(
                 f"{order.order_id}-{len(previous) + 1}", quantity, fill.price, booking.commission,
-                (fill.price - fill.requested_price) * order.side.sign, fill.timestamp, fill.liquidity, ts,
+                (fill.price - fill.requested_price) * (1 if order.side is OrderSide.BUY else -1), fill.timestamp, fill.liquidity, ts,
             )
             filled = order.filled_quantity + quantity
             if previous:
@@ -179,13 +179,14 @@ class OrderLifecycle:
 
     def finish(self, working: WorkingOrder, ts: datetime) -> None:
         """Tell the account of the terminal status decided at the venue, and retire the order."""
-        if working.terminal is None:
+        terminal = working.terminal
+        if terminal is None:
             return
-        status = OrderStatus(working.terminal)
-        order = working.order
-        if status is OrderStatus.FILLED:
+        if terminal == _FILLED:
             self.book.retire(working)
             return
+        status = OrderStatus(terminal)
+        order = working.order
         book, events = self.book, self.events
         if status is OrderStatus.CANCELLED:
             book.update(working, status=OrderStatus.CANCELLED, cancelled_at=ts)

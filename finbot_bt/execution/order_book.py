@@ -84,7 +84,9 @@ class OrderBook:
             parent_order = self.orders.get(order.parent_id)
             working.active = parent_order is not None and parent_order.status is OrderStatus.FILLED
         self.working[order.order_id] = working
-        book = self.by_symbol.setdefault(order.symbol, {})
+        book = self.by_symbol.get(order.symbol)
+        if book is None:
+            book = self.by_symbol[order.symbol] = {}
         book[order.order_id] = working
         index = self.resting.get(order.symbol)
         if index is None or not index.track(book, working):
@@ -138,8 +140,10 @@ class OrderBook:
             i in self.working for i in self.children.get(parent_id, ())
         ):
             self.children.pop(parent_id, None)
-        if parent_id is None and not any(i in self.working for i in self.children.get(order_id, ())):
-            self.children.pop(order_id, None)
+        if parent_id is None:
+            kids = self.children.get(order_id)
+            if kids is not None and not any(i in self.working for i in kids):
+                del self.children[order_id]
 
     def referenced_orders(self, queued: set[str]) -> list[Order]:
         """Open orders and the finished ones something still refers to: a working child's

@@ -77,6 +77,14 @@ class PendingActionQueue:
     def __len__(self) -> int:
         return len(self._heap) + sum(len(lane) for lane in self._lanes)
 
+    def __bool__(self) -> bool:
+        """True while any action is pending (without counting them)."""
+        return bool(self._heap) or any(self._lanes)
+
+    def skip_sequence(self) -> None:
+        """Consume one sequence number without queueing (an action delivered at once)."""
+        self._sequence += 1
+
     def __iter__(self) -> Iterator[PendingAction]:
         """Iterate in due order (does not consume)."""
         entries = list(self._heap)

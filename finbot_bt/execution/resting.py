@@ -134,6 +134,8 @@ class RestingIndex:
     def pop_expired(self, now: datetime) -> list[WorkingOrder]:
         """Orders with ``expire_at < now``, in submission order; call :meth:`refile` after."""
         expiry = self.expiry
+        if not expiry or expiry[0][0] >= now:
+            return []
         members = self.members
         found: dict[int, WorkingOrder] = {}
         while expiry and expiry[0][0] < now:

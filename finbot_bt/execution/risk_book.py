@@ -34,6 +34,7 @@ from typing import Protocol
 from finbot_bt.contracts.enums import OrderSide
 from finbot_bt.contracts.events import (
     ExecutionEvent,
+    OrderAccepted,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -132,7 +133,7 @@ class RiskBook:
 
     def on_event(self, event: ExecutionEvent) -> None:
         """Listener: apply an order event to the open quantities and the symbol's terms."""
-        if self.sim is None:
+        if self.sim is None or type(event) is OrderAccepted:  # the commonest event that changes nothing here
             return
         if isinstance(event, OrderSubmitted):
             self._add(event.order)

@@ -388,16 +388,21 @@ class ExecutionSimulator:
         bars = market.coerce_bars(timestamp, prices)
         self.venue.advance_clock(timestamp)
         collected: list[ExecutionEvent] = []
-        outer = self.events.start_collecting(collected)
+        events = self.events
+        outer = events.start_collecting(collected)
         try:
             self.ledger.start_batch()
-            self.matcher.run(timestamp, bars, repeated)
+            matcher = self.matcher
+            matcher.run(timestamp, bars, repeated)
+            mark_to_market = self.portfolio.mark_to_market
             for symbol, bar in bars.items():
-                self.portfolio.mark_to_market(symbol, bar.close)
-            market.record(bars, self.matcher.stale)
-            self.gate.after_bar(timestamp)
+                mark_to_market(symbol, bar.close)
+            market.record(bars, matcher.stale)
+            gate = self.gate
+            if gate.risk is not None:  # the gate only watches equity for a risk engine
+                gate.after_bar(timestamp)
         finally:
-            self.events.stop_collecting(outer, collected)
+            events.stop_collecting(outer, collected)
         return collected
 
     def advance_time(self, timestamp: datetime) -> list[ExecutionEvent]:

@@ -25,7 +25,8 @@ def validate_order(order: Order) -> tuple[RejectionReason, str] | None:
     if not order.symbol or not order.symbol.strip():
         return RejectionReason.INVALID_SYMBOL, f"symbol must be a non-empty name, got {order.symbol!r}"
     trailing = order.order_type in _TRAILING
-    for name in ("limit_price", "stop_price"):
+    for name in (("limit_price", "stop_price")
+                 if order.limit_price is not None or order.stop_price is not None else ()):
         value = getattr(order, name)
         if trailing and value is not None and value.is_finite():
             continue  # a trail wider than the price starts below zero and ratchets up from there

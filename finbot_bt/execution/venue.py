@@ -64,7 +64,10 @@ class Venue:
         Where delivered legs find their orders.
     """
 
-    __slots__ = ("book", "clock", "latency", "queue", "rng")
+    __slots__ = ("_latency", "book", "clock", "fixed_fill_latency", "instant", "queue", "rng")
+
+    instant: bool  # every leg of the latency is zero
+    fixed_fill_latency: timedelta | None  # the fill latency when it is not drawn (min == max)
 
     def __init__(self, latency: LatencyConfig, rng: random.Random, book: OrderBook) -> None:
         self.latency = latency
@@ -72,6 +75,18 @@ class Venue:
         self.book = book
         self.queue = PendingActionQueue()
         self.clock: datetime | None = None
+
+    @property
+    def latency(self) -> LatencyConfig:
+        """The three legs' latency (replaceable: legs sent afterwards follow)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: LatencyConfig) -> None:
+        self._latency = value
+        self.instant = value.is_instant
+        fixed = value.fill_latency_min
+        self.fixed_fill_latency = fixed if fixed == value.fill_latency_max else None
 
     # ------------------------------------------------------------------ clock
     def now(self, timestamp: datetime | None) -> datetime:
@@ -99,17 +114,32 @@ class Venue:
         """The order leaves the account at ``ts``."""
         self.queue.add_action(ts + self.latency.submission_latency, ActionKind.SUBMIT, order_id)
 
+    def arrives_now(self) -> bool:
+        """True if an order sent now reaches the venue at once with nothing queued before it.
+
+        Then the caller may deliver the arrival directly (:meth:`arrive`) instead of
+        queueing it and draining: the queue would pop exactly that action. The
+        action's sequence number is consumed all the same, so the queue's state
+        (and a checkpoint of it) is what the queued way leaves.
+        """
+        if self._latency.submission_latency or self.queue:
+            return False
+        self.queue.skip_sequence()
+        return True
+
     def send_cancel(self, order_id: str, ts: datetime) -> None:
         """A cancel request leaves the account at ``ts``."""
         self.queue.add_action(ts + self.latency.cancel_latency, ActionKind.CANCEL, order_id)
 
     def draw_fill_latency(self) -> timedelta:
         """A fill report's travel time, uniform in microseconds over the configured range."""
-        low, high = self.latency.fill_latency_min, self.latency.fill_latency_max
-        if low == high:
-            return low
+        fixed = self.fixed_fill_latency
+        if fixed is not None:
+            return fixed
+        low, high = self._latency.fill_latency_min, self._latency.fill_latency_max
         span = (high - low) // timedelta(microseconds=1)
-        return low + timedelta(microseconds=self.rng.randint(0, span))
+        # randrange(span + 1) draws exactly what randint(0, span) draws (one call less).
+        return low + timedelta(microseconds=self.rng.randrange(span + 1))
 
     def send_report(self, order_id: str, fill: VenueFill, latency: timedelta) -> None:
         """A fill report leaves the venue at the fill's time and travels ``latency``."""
@@ -133,6 +163,18 @@ class Venue:
                 return
             self._deliver(action, handler)
 
+    def arrive(self, working: WorkingOrder | None, ts: datetime, handler: VenueHandler) -> None:
+        """``working`` (None: gone from the book) reaches the venue at ``ts``."""
+        if working is None:
+            return
+        working.live_from = ts
+        if working.cancel_at_venue:
+            working.terminal = OrderStatus.CANCELLED.value
+            working.terminal_reason = "user"
+            handler.finish(working, ts)
+        else:
+            handler.accept(working, ts)
+
     def _deliver(self, action: PendingAction, handler: VenueHandler) -> None:
         working = self.book.working.get(action.order_id)
         if working is None:
@@ -141,15 +183,10 @@ class Venue:
                 handler.cancel_too_late(order, action.due_time)
             return
         ts = action.due_time
-        if action.kind is ActionKind.SUBMIT:
-            working.live_from = ts
-            if working.cancel_at_venue:
-                working.terminal = OrderStatus.CANCELLED.value
-                working.terminal_reason = "user"
-                handler.finish(working, ts)
-            else:
-                handler.accept(working, ts)
-        elif action.kind is ActionKind.CANCEL:
+        kind = action.kind
+        if kind is ActionKind.SUBMIT:
+            self.arrive(working, ts, handler)
+        elif kind is ActionKind.CANCEL:
             if working.terminal is not None:
                 if working.terminal == _FILLED:
                     handler.cancel_too_late(working.order, ts)

@@ -13,9 +13,13 @@ from finbot_bt.execution.matching import MatchState
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class VenueFill:
-    """A fill that happened at the venue and is travelling to the account."""
+    """A fill that happened at the venue and is travelling to the account.
+
+    Treated as immutable; not declared frozen because a frozen dataclass's constructor
+    costs about three times as much and this record is built on every fill.
+    """
 
     quantity: Decimal
     price: Decimal
