@@ -289,7 +289,9 @@ class ExecutionSimulator:
         """
         return self.ledger.equity(self.market.last_price, prices)
 
-    equity = get_account_value
+    def equity(self, prices: Mapping[str, Decimal] | None = None) -> Decimal:
+        """The same as :meth:`get_account_value` (an alias assigned in the class body does not compile)."""
+        return self.ledger.equity(self.market.last_price, prices)
 
     def instrument(self, symbol: str) -> Instrument:
         """Trading terms of ``symbol`` (stock-like unless configured)."""
