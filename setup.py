@@ -126,6 +126,9 @@ class OptionalBuildExt(build_ext):
     """``build_ext`` that records a successful mypyc build and falls back to pure Python on failure."""
 
     def run(self) -> None:
+        # Where the outputs land (in the source tree for an editable install), taken before
+        # setuptools' run() switches ``inplace`` off while it compiles.
+        outputs = [Path(self.get_ext_fullpath(extension.name)) for extension in self.extensions]
         package_dir = Path(self.get_ext_fullpath(f"{GROUP}__mypyc")).parent
         record = package_dir / RECORD
         if record.exists():
@@ -133,18 +136,13 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as error:  # noqa: BLE001 - any compiler failure means: install pure Python
-            self._discard_outputs()
+            for path in outputs:
+                path.unlink(missing_ok=True)
             _say(f"compiling failed ({type(error).__name__}: {error}); installing pure Python")
             return
         package_dir.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps(_record(_configured_modules()), indent=1) + "\n", encoding="utf-8")
         _say(f"compiled {len(self.extensions) - 1} modules with mypyc")
-
-    def _discard_outputs(self) -> None:
-        for extension in self.extensions:
-            path = Path(self.get_ext_fullpath(extension.name))
-            if path.exists():
-                path.unlink()
 
 
 def _extensions() -> list[Any]:

@@ -66,6 +66,7 @@ _set_payload = _slot_setter("payload")
 _Entry = tuple[datetime, int, PendingAction]
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class PendingActionQueue:
     """Pending actions ordered by (due time, sequence); see the module docstring."""
 

@@ -44,6 +44,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import TradingState
 from finbot_bt.contracts.events import ExecutionEvent
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
 __all__ = ["END_OF_DAY", "EventListener", "ExecutionSimulator", "day_end"]
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class ExecutionSimulator:
     """Paper-trading execution simulator; see the module docstring for timing.
 
@@ -110,7 +113,7 @@ class ExecutionSimulator:
         commission: CommissionModel | None = None,
         fill: FillConfig | None = None,
         risk: RiskConfig | None = None,
-        seed: int = 0,
+        seed: object = 0,  # an int; any object reaches the check below (compiled code would refuse it first)
         simulator_id: str | None = None,
         instruments: Iterable[Instrument] = (),
         retain_history: bool = True,
