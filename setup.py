@@ -133,6 +133,8 @@ class OptionalBuildExt(build_ext):
         record = package_dir / RECORD
         if record.exists():
             record.unlink()  # never leave a record of an earlier build while this one runs
+        if not self.extensions:
+            return  # pure Python (the fallback above): nothing to compile, nothing to record
         try:
             super().run()
         except Exception as error:  # noqa: BLE001 - any compiler failure means: install pure Python

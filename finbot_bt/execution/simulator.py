@@ -44,8 +44,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from mypy_extensions import mypyc_attr
-
 from finbot_bt.contracts.enums import TradingState
 from finbot_bt.contracts.events import ExecutionEvent
 from finbot_bt.contracts.latency import LatencyConfig, resolve_latency
@@ -74,7 +72,6 @@ if TYPE_CHECKING:
 __all__ = ["END_OF_DAY", "EventListener", "ExecutionSimulator", "day_end"]
 
 
-@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class ExecutionSimulator:
     """Paper-trading execution simulator; see the module docstring for timing.
 
@@ -113,7 +110,7 @@ class ExecutionSimulator:
         commission: CommissionModel | None = None,
         fill: FillConfig | None = None,
         risk: RiskConfig | None = None,
-        seed: object = 0,  # an int; any object reaches the check below (compiled code would refuse it first)
+        seed: int = 0,
         simulator_id: str | None = None,
         instruments: Iterable[Instrument] = (),
         retain_history: bool = True,
@@ -292,9 +289,7 @@ class ExecutionSimulator:
         """
         return self.ledger.equity(self.market.last_price, prices)
 
-    def equity(self, prices: Mapping[str, Decimal] | None = None) -> Decimal:
-        """The same as :meth:`get_account_value` (an alias assigned in the class body does not compile)."""
-        return self.ledger.equity(self.market.last_price, prices)
+    equity = get_account_value
 
     def instrument(self, symbol: str) -> Instrument:
         """Trading terms of ``symbol`` (stock-like unless configured)."""
