@@ -103,13 +103,26 @@ def _relative_source(module: str) -> str:
     return path.relative_to(ROOT / PACKAGE).as_posix()
 
 
+def _class_docstrings(module: str) -> dict[str, str]:
+    """Docstrings of the module's top-level classes (mypyc drops them; ``finbot_bt._native`` puts them back)."""
+    tree = ast.parse(_source(module).read_text(encoding="utf-8"))
+    docs = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            doc = ast.get_docstring(node, clean=False)
+            if doc:
+                docs[node.name] = doc
+    return docs
+
+
 def _record(modules: list[str]) -> dict[str, Any]:
     sources = {}
     for module in _dependency_closure(modules):
         relative = _relative_source(module)
         sources[relative] = hashlib.sha256((ROOT / PACKAGE / relative).read_bytes()).hexdigest()
     return {"version": RECORD_VERSION, "modules": modules, "sources": sources,
-            "python": sys.implementation.cache_tag}
+            "python": sys.implementation.cache_tag,
+            "class_docstrings": {module: _class_docstrings(module) for module in modules}}
 
 
 def _remove_in_place_build() -> None:
@@ -137,7 +150,7 @@ class OptionalBuildExt(build_ext):
             return  # pure Python (the fallback above): nothing to compile, nothing to record
         try:
             super().run()
-        except Exception as error:  # noqa: BLE001 - any compiler failure means: install pure Python
+        except Exception as error:  # any compiler failure means: install pure Python
             for path in outputs:
                 path.unlink(missing_ok=True)
             _say(f"compiling failed ({type(error).__name__}: {error}); installing pure Python")
@@ -166,7 +179,7 @@ def _extensions() -> list[Any]:
             group_name=GROUP,
             target_dir=str(ROOT / "build" / "mypyc"),
         )
-    except (Exception, SystemExit) as error:  # noqa: BLE001 - mypyc reports type errors by exiting
+    except (Exception, SystemExit) as error:  # mypyc reports type errors by exiting
         _say(f"mypyc could not translate the modules ({error!r}); installing pure Python")
         _remove_in_place_build()
         return []

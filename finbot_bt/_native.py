@@ -68,6 +68,45 @@ class SourceFirstFinder:
         return spec_from_file_location(fullname, source)
 
 
+class _DocumentingLoader(ExtensionFileLoader):
+    """Loads a compiled module, then gives compiled classes back the docstrings mypyc dropped."""
+
+    def __init__(self, name: str, path: str, finder: CompiledDocsFinder) -> None:
+        super().__init__(name, path)
+        self.finder = finder
+
+    def exec_module(self, module: ModuleType) -> None:
+        super().exec_module(module)
+        # Compiled modules import each other natively, past any finder: document all loaded so far.
+        self.finder.document_loaded()
+
+
+class CompiledDocsFinder:
+    """Finds compiled modules with a loader that restores their class docstrings (a meta path finder)."""
+
+    def __init__(self, docstrings: Mapping[str, Mapping[str, str]]) -> None:
+        self.pending = {name: dict(docs) for name, docs in docstrings.items()}
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname not in self.pending or path is None:
+            return None
+        spec = PathFinder.find_spec(fullname, path, target)
+        if spec is None or not isinstance(spec.loader, ExtensionFileLoader) or spec.origin is None:
+            return spec
+        spec.loader = _DocumentingLoader(fullname, spec.origin, self)
+        return spec
+
+    def document_loaded(self) -> None:
+        for name in [name for name in self.pending if name in sys.modules]:
+            module = sys.modules[name]
+            for class_name, doc in self.pending.pop(name).items():
+                cls = getattr(module, class_name, None)
+                if isinstance(cls, type) and cls.__module__ == name:
+                    cls.__doc__ = doc
+
+
 def pure_requested(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether ``FINBOT_BT_PURE`` asks for the pure-Python sources."""
     return environ.get(PURE_VARIABLE, "").strip() not in ("", "0")
@@ -137,8 +176,13 @@ _status = "pure Python (not activated)"
 def activate() -> None:
     """Decide once, before any compiled module is imported, whether the compiled build runs."""
     global _compiled, _status
-    _compiled, _status, warning = choose(load_record(), PACKAGE_DIR, os.environ)
-    if not _compiled and not any(isinstance(finder, SourceFirstFinder) for finder in sys.meta_path):
+    record = load_record()
+    _compiled, _status, warning = choose(record, PACKAGE_DIR, os.environ)
+    if any(isinstance(finder, (SourceFirstFinder, CompiledDocsFinder)) for finder in sys.meta_path):
+        pass  # activated before (finbot_bt imported again after a reload)
+    elif _compiled and record is not None:
+        sys.meta_path.insert(0, CompiledDocsFinder(record.get("class_docstrings", {})))
+    elif not _compiled:
         sys.meta_path.insert(0, SourceFirstFinder())
     if warning is not None:
         warnings.warn(warning, StaleNativeBuildWarning, stacklevel=3)

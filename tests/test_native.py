@@ -10,6 +10,7 @@ have nothing to compare and skip. CI sets ``FINBOT_BT_EXPECT_BUILD`` to
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import json
@@ -62,6 +63,11 @@ def test_native_when_compiled_then_listed_modules_are_extension_modules() -> Non
         python_functions = [key for key, value in vars(module).items()
                             if isinstance(value, types.FunctionType) and value.__module__ == name]
         assert python_functions == [], name
+        # mypyc drops class docstrings; finbot_bt._native gives them back
+        tree = ast.parse(Path(module.__file__).with_name(name.rpartition(".")[2] + ".py").read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and ast.get_docstring(node):
+                assert getattr(module, node.name).__doc__ == ast.get_docstring(node, clean=False), node.name
     from finbot_bt.execution.order_book import OrderBook
 
     if "finbot_bt.execution.order_book" in finbot_bt.compiled_modules():
