@@ -101,6 +101,10 @@ class CompiledDocsFinder:
     def document_loaded(self) -> None:
         for name in [name for name in self.pending if name in sys.modules]:
             module = sys.modules[name]
+            # mypyc sets a wrong ``__file__`` (package folder twice) on a module it imported natively
+            path = _extension_path(PACKAGE_DIR, name)
+            if path is not None and getattr(module, "__file__", None) != str(path):
+                module.__file__ = str(path)
             for class_name, doc in self.pending.pop(name).items():
                 cls = getattr(module, class_name, None)
                 if isinstance(cls, type) and cls.__module__ == name:
@@ -130,10 +134,13 @@ def _digest(path: Path) -> str | None:
         return None
 
 
-def _has_extension(package_dir: Path, module: str) -> bool:
+def _extension_path(package_dir: Path, module: str) -> Path | None:
     parts = module.split(".")[1:]
     folder = package_dir.joinpath(*parts[:-1])
-    return any((folder / (parts[-1] + suffix)).is_file() for suffix in EXTENSION_SUFFIXES)
+    for suffix in EXTENSION_SUFFIXES:
+        if (folder / (parts[-1] + suffix)).is_file():
+            return folder / (parts[-1] + suffix)
+    return None
 
 
 def choose(
@@ -157,7 +164,7 @@ def choose(
             f"{PURE_VARIABLE}=1 to run the sources without this warning."
         )
         return (), "pure Python (compiled build is stale)", warning
-    missing = [module for module in modules if not _has_extension(package_dir, module)]
+    missing = [module for module in modules if _extension_path(package_dir, module) is None]
     if missing or record.get("python") != sys.implementation.cache_tag:
         warning = (
             f"finbot_bt: the compiled build is incomplete or for another Python "

@@ -59,6 +59,7 @@ def test_native_when_compiled_then_listed_modules_are_extension_modules() -> Non
         module = importlib.import_module(name)
         assert isinstance(module.__spec__.loader, ExtensionFileLoader), name
         assert module.__file__ is not None and module.__file__.endswith(tuple(EXTENSION_SUFFIXES)), name
+        assert Path(module.__file__).is_file(), module.__file__
         # its functions are compiled ones, not Python functions
         python_functions = [key for key, value in vars(module).items()
                             if isinstance(value, types.FunctionType) and value.__module__ == name]
