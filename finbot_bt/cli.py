@@ -39,6 +39,7 @@ from enum import IntEnum
 from typing import Any, NoReturn
 
 from finbot_bt import __version__
+from finbot_bt._native import build_status
 from finbot_bt.errors import CheckpointError, ConfigError, FinbotError, did_you_mean
 from finbot_bt.runner.errors import DataError, StrategyImportError
 
@@ -257,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 data error, "
                "4 strategy import error, 5 strategy failed, 6 checkpoint error, 7 regression drift, "
                "8 sweep cells failed")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}; {build_status()}")
     parser.add_argument("--traceback", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.positions import Instrument, Position
 
 ZERO = Decimal(0)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class PositionState:
     """Mutable position book entry (the simulator's private state)."""
 
@@ -97,6 +100,7 @@ class FillBooking:
     opening_refused: bool
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class Portfolio:
     """Cash plus one :class:`PositionState` per symbol traded."""
 

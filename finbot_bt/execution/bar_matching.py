@@ -19,6 +19,8 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import LiquiditySide, OrderSide, OrderStatus, OrderType, TimeInForce
 from finbot_bt.contracts.market import Bar
 from finbot_bt.execution.fills import FillConfig
@@ -36,6 +38,7 @@ _TRAILING = (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT)
 _ONE_BAR = (TimeInForce.IOC, TimeInForce.FOK)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class BarMatcher:
     """Tries working orders on bars and expires them.
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.events import ExecutionEvent
 
 EventListener = Callable[[ExecutionEvent], None]
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class EventBus:
     """Numbers events and hands them to the collector and the listeners."""
 

@@ -17,6 +17,8 @@ from dataclasses import replace
 from datetime import datetime, time
 from decimal import Decimal
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import (
     OrderSide,
     OrderStatus,
@@ -37,6 +39,7 @@ from finbot_bt.execution.venue import Venue
 END_OF_DAY = time(23, 59, 59, 999999)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class OrderIntake:
     """Submission and cancel requests of one account, and its kill switch."""
 

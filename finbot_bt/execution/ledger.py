@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderSide, RejectionReason
 from finbot_bt.contracts.orders import Order
 from finbot_bt.contracts.positions import Position
@@ -34,6 +36,7 @@ from finbot_bt.execution.commission import CommissionModel
 ZERO = Decimal(0)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class Ledger:
     """Cash, positions and commissions of one account, plus the batch funds check.
 

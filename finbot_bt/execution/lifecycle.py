@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderSide, OrderStatus, OrderType, RejectionReason
 from finbot_bt.contracts.events import (
     CancelRejected,
@@ -38,6 +40,7 @@ _FILLED = OrderStatus.FILLED.value
 _TRAILING = (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class OrderLifecycle:
     """Venue fills and terminations with their link cascades, fill reports, retirement.
 
@@ -75,8 +78,9 @@ class OrderLifecycle:
         if working.match.order_type in _TRAILING and working.match.stop is None:
             last = self.market.last_price.get(working.order.symbol)
             if last is not None:
-                working.match.trail_adjust(last)
-                book.update(working, stop_price=working.match.stop, limit_price=working.match.limit)
+                match = working.match  # read after the move (mypy, and so mypyc, would keep stop narrowed to None)
+                match.trail_adjust(last)
+                book.update(working, stop_price=match.stop, limit_price=match.limit)
         self.events.emit(OrderAccepted, timestamp=ts, order=working.order)
 
     def cancel_too_late(self, order: Order, ts: datetime) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderType
 from finbot_bt.contracts.market import Bar
 from finbot_bt.contracts.orders import Order
@@ -20,6 +22,7 @@ from finbot_bt.errors import MarketDataError
 _STOPS = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class MarketView:
     """Last bar, the bar before it, and last close per symbol."""
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderSide, OrderType
 from finbot_bt.contracts.market import Bar
 
@@ -54,6 +56,7 @@ class Match:
     fill_time: datetime | None = None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class MatchState:
     """Per-order mutable matching state kept by the simulator."""
 

@@ -15,6 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderSide, OrderStatus
 from finbot_bt.contracts.orders import Order, evolve_order
 from finbot_bt.execution.matching import MatchState
@@ -22,6 +24,7 @@ from finbot_bt.execution.resting import RestingIndex
 from finbot_bt.execution.working import WorkingOrder
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class OrderBook:
     """Orders, working orders per symbol, OCO groups and bracket children of one simulator.
 

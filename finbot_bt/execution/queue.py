@@ -27,6 +27,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 
 class ActionKind(StrEnum):
     """What a pending action does when it comes due."""
@@ -36,6 +38,7 @@ class ActionKind(StrEnum):
     CANCEL = "cancel"
 
 
+@mypyc_attr(native_class=False)  # compiled, a native class refuses the object.__new__ below
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PendingAction:
     """One action due at ``due_time``; ``payload`` is JSON-friendly data."""
@@ -63,6 +66,7 @@ _set_payload = _slot_setter("payload")
 _Entry = tuple[datetime, int, PendingAction]
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class PendingActionQueue:
     """Pending actions ordered by (due time, sequence); see the module docstring."""
 

@@ -24,6 +24,8 @@ from datetime import datetime
 from decimal import Decimal
 from heapq import heapify, heappop, heappush
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderSide, OrderType, TimeInForce
 from finbot_bt.contracts.market import Bar
 from finbot_bt.execution.working import WorkingOrder
@@ -55,6 +57,7 @@ def _price_slot(working: WorkingOrder) -> tuple[int, Decimal] | None:
     return None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class RestingIndex:
     """Working orders of one symbol indexed by trigger price and expiry time."""
 

@@ -35,6 +35,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderSide, RejectionReason
 from finbot_bt.contracts.orders import Order
 from finbot_bt.contracts.risk import RiskConfig
@@ -63,6 +65,7 @@ def _pct(numerator: Decimal, denominator: Decimal) -> Decimal:
     return (numerator * HUNDRED / denominator).quantize(_CENT)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class RiskEngine:
     """Stateful risk checks for one simulator; see the module docstring for the rules.
 

@@ -31,6 +31,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderSide
 from finbot_bt.contracts.events import (
     ExecutionEvent,
@@ -74,6 +76,7 @@ def link_of(order: Order) -> str:
     return f"oco:{order.oco_group}" if order.oco_group is not None else f"order:{order.order_id}"
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class _Link:
     __slots__ = ("filled", "members", "parent_id", "value")
 
@@ -84,6 +87,7 @@ class _Link:
         self.value = ZERO  # what the link adds to its side: max remaining, capped for exits
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class RiskBook:
     """Per-symbol open quantities and running totals of exposure and position value."""
 

@@ -22,6 +22,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderStatus, RejectionReason, TradingState
 from finbot_bt.contracts.events import RiskLimitBreached, TradingStateChanged
 from finbot_bt.contracts.orders import Order
@@ -39,6 +41,7 @@ ZERO = Decimal(0)
 Refusal = tuple[RejectionReason, str]
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class TradingGate:
     """Trading state plus the checks an order passes before it is accepted.
 

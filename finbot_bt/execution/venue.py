@@ -27,6 +27,8 @@ import random
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import OrderStatus
 from finbot_bt.contracts.latency import LatencyConfig
 from finbot_bt.contracts.orders import Order
@@ -52,6 +54,7 @@ class VenueHandler(Protocol):
     def report_fill(self, working: WorkingOrder, fill: VenueFill, ts: datetime) -> None: ...
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class Venue:
     """Simulated clock, latency draws and the queue of legs in flight.
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from mypy_extensions import mypyc_attr
+
 from finbot_bt.contracts.enums import LiquiditySide
 from finbot_bt.contracts.orders import Order
 from finbot_bt.execution.matching import MatchState
@@ -13,6 +15,7 @@ from finbot_bt.execution.matching import MatchState
 ZERO = Decimal(0)
 
 
+@mypyc_attr(native_class=False)  # compiled: a plain class, so a queued fill report pickles
 @dataclass(slots=True, kw_only=True)
 class VenueFill:
     """A fill that happened at the venue and is travelling to the account.
@@ -28,6 +31,7 @@ class VenueFill:
     liquidity: LiquiditySide
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
 class WorkingOrder:
     """An open order plus what the venue and the account know about it.
 
