@@ -2,7 +2,7 @@
 
 One command for all of ``benchmarks/``:
 
-    python benchmarks/run_all.py                   # full sizes (about 20-30 minutes)
+    python benchmarks/run_all.py                   # full sizes (about 15-20 minutes)
     python benchmarks/run_all.py --quick           # smoke run with tiny sizes (CI)
     python benchmarks/run_all.py --only broker,core   # a subset; other entries of the JSON are kept
 
@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 # name -> (full arguments, quick arguments, accepts --json)
 BENCHMARKS: dict[str, tuple[list[str], list[str], bool]] = {
     "core": ([], ["--quick"], True),
-    "broker": ([], ["--quick"], True),
+    "broker": (["--bars", "10000", "--repeat", "3"], ["--quick"], True),  # ~8 min; bench_broker alone defaults to 20,000 x 5
     "risk": ([], ["--quick"], False),
     "memory": ([], ["--quick"], True),
     "checkpoint": (["--orders", "1000000"], ["--orders", "2000"], False),
