@@ -33,6 +33,7 @@ from finbot_bt.broker.convert import config_decimal
 from finbot_bt.broker.data_checks import warn_zero_volume
 from finbot_bt.broker.delivery import NotificationDelivery
 from finbot_bt.broker.display import broker_html, broker_repr
+from finbot_bt.broker.event_log import EventLog
 from finbot_bt.broker.fast_orders import clone_order
 from finbot_bt.broker.history import OrderHistory
 from finbot_bt.broker.models import BacktraderCommission
@@ -40,7 +41,6 @@ from finbot_bt.broker.orders import EPOCH, OrderRouter, refuse_compensation
 from finbot_bt.broker.persistence import BrokerCheckpointer, restore_trades, resume_session
 from finbot_bt.broker.settings import BackBrokerSettings
 from finbot_bt.broker.symbols import SymbolTable
-from finbot_bt.contracts.events import ExecutionEvent
 from finbot_bt.errors import ConfigError
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.simulator import ExecutionSimulator
@@ -175,7 +175,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # typ
         self._value: float = self.cash
         self._fundshares = float(self.cash) / self.p.fundstartval
         self._fundval = float(self.p.fundstartval)
-        self.events: list[ExecutionEvent] = self._delivery.events
+        self.events: EventLog = self._delivery.events
         self.equity_curve: list[tuple[datetime, float, float]] = []
         self._bars_seen = 0
         self.data_warnings: tuple[str, ...] = ()  # ZeroVolumeWarning messages of this run
