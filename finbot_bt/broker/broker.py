@@ -26,7 +26,6 @@ from typing import Any
 
 import backtrader as bt
 
-from finbot_bt.broker import frames
 from finbot_bt.broker.account import BackBrokerAccount
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.convert import config_decimal
@@ -35,6 +34,7 @@ from finbot_bt.broker.delivery import NotificationDelivery
 from finbot_bt.broker.display import broker_html, broker_repr
 from finbot_bt.broker.event_log import EventLog
 from finbot_bt.broker.fast_orders import clone_order
+from finbot_bt.broker.frames import EventFrames
 from finbot_bt.broker.history import OrderHistory
 from finbot_bt.broker.models import BacktraderCommission
 from finbot_bt.broker.orders import EPOCH, OrderRouter, refuse_compensation
@@ -46,7 +46,7 @@ from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.simulator import ExecutionSimulator
 
 
-class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # type: ignore[misc]
+class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.BrokerBase):  # type: ignore[misc]
     """Drop-in replacement for ``bt.brokers.BackBroker`` with realistic execution.
 
     With no arguments it behaves like ``BackBroker()``: cash 10,000, instant
@@ -336,20 +336,3 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # typ
         if self._cash_addition:
             self._apply_cash_additions()
         self._refresh_value()
-
-    # ------------------------------------------------------------------ event log
-    def orders_frame(self) -> Any:
-        """Every order of the run with its final state (pandas DataFrame)."""
-        return frames.orders_frame(self.events)
-
-    def fills_frame(self) -> Any:
-        """Every fill: requested vs filled price, slippage, commission, latency (DataFrame)."""
-        return frames.fills_frame(self.events)
-
-    def rejections_frame(self) -> Any:
-        """Every rejection with its reason code and message (DataFrame)."""
-        return frames.rejections_frame(self.events)
-
-    def equity_frame(self) -> Any:
-        """Cash and value at each bar (DataFrame indexed by simulated time)."""
-        return frames.equity_frame(self.equity_curve)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from finbot_bt.broker.event_log import EventLog
 from finbot_bt.contracts.events import (
     ExecutionEvent,
     OrderCancelled,
@@ -39,6 +40,8 @@ def orders_frame(events: Iterable[ExecutionEvent]) -> pd.DataFrame:
     """One row per order with its final state (the last event seen for it)."""
     last: dict[str, OrderEvent] = {}
     finished: dict[str, datetime] = {}
+    if isinstance(events, EventLog):
+        events = events.of_type(OrderEvent)  # rebuilds only the events the frame reads
     for event in events:
         if isinstance(event, OrderEvent):
             last[event.order_id] = event
@@ -59,6 +62,8 @@ def orders_frame(events: Iterable[ExecutionEvent]) -> pd.DataFrame:
 def fills_frame(events: Iterable[ExecutionEvent]) -> pd.DataFrame:
     """One row per fill: requested vs filled price, slippage, commission, latency."""
     rows = []
+    if isinstance(events, EventLog):
+        events = events.of_type(OrderFilled)
     for event in events:
         if not isinstance(event, OrderFilled):
             continue
@@ -77,12 +82,37 @@ def fills_frame(events: Iterable[ExecutionEvent]) -> pd.DataFrame:
 def rejections_frame(events: Iterable[ExecutionEvent]) -> pd.DataFrame:
     """One row per rejected order with its reason code and message."""
     rows = []
+    if isinstance(events, EventLog):
+        events = events.of_type(OrderRejected)
     for event in events:
         if isinstance(event, OrderRejected):
             o = event.order
             rows.append([event.timestamp, o.order_id, o.symbol, o.side.value, o.order_type.value,
                          _num(o.quantity), event.reason.value, event.message])
     return pd.DataFrame(rows, columns=REJECTION_COLUMNS)
+
+
+class EventFrames:
+    """FinbotBroker's frames of its event log (``events``) and equity curve (``equity_curve``); a mixin."""
+
+    events: EventLog
+    equity_curve: list[tuple[datetime, float, float]]
+
+    def orders_frame(self) -> pd.DataFrame:
+        """Every order of the run with its final state (pandas DataFrame)."""
+        return orders_frame(self.events)
+
+    def fills_frame(self) -> pd.DataFrame:
+        """Every fill: requested vs filled price, slippage, commission, latency (DataFrame)."""
+        return fills_frame(self.events)
+
+    def rejections_frame(self) -> pd.DataFrame:
+        """Every rejection with its reason code and message (DataFrame)."""
+        return rejections_frame(self.events)
+
+    def equity_frame(self) -> pd.DataFrame:
+        """Cash and value at each bar (DataFrame indexed by simulated time)."""
+        return equity_frame(self.equity_curve)
 
 
 def equity_frame(curve: Sequence[tuple[datetime, float, float]]) -> pd.DataFrame:
@@ -92,6 +122,8 @@ def equity_frame(curve: Sequence[tuple[datetime, float, float]]) -> pd.DataFrame
 
 def event_counts(events: Iterable[ExecutionEvent]) -> dict[str, int]:
     """How many events of each kind."""
+    if isinstance(events, EventLog):
+        return events.counts()
     counts: dict[str, int] = {}
     for event in events:
         name = type(event).__name__
@@ -99,4 +131,4 @@ def event_counts(events: Iterable[ExecutionEvent]) -> dict[str, int]:
     return counts
 
 
-__all__ = ["equity_frame", "event_counts", "fills_frame", "orders_frame", "rejections_frame"]
+__all__ = ["EventFrames", "equity_frame", "event_counts", "fills_frame", "orders_frame", "rejections_frame"]
