@@ -154,24 +154,30 @@ def _values(r: Record) -> tuple[Any, ...]:
     return r[1], r[2], r[3], _REASON[r[4]], r[5]
 
 
-def rebuild(record: Record | ExecutionEvent) -> ExecutionEvent:
-    """The event a stored record was made from (an event kept as itself is returned as is)."""
-    if type(record) is not tuple:
-        assert isinstance(record, ExecutionEvent)
-        return record
-    event: ExecutionEvent = _BUILD[record[0]](_values(record))
+def rebuild(record: Record) -> ExecutionEvent:
+    """The event a stored record was made from (an event kept as itself, ``(event,)``, is returned as is)."""
+    kind = record[0]
+    if type(kind) is not int:
+        assert isinstance(kind, ExecutionEvent)
+        return kind
+    event: ExecutionEvent = _BUILD[kind](_values(record))
     return event
 
 
 # ---------------------------------------------------------------------------- the log
 class EventLog(Sequence[ExecutionEvent]):
-    """A read-only sequence of execution events stored as plain values; :meth:`append` records one."""
+    """A read-only sequence of execution events stored as plain values; :meth:`append` records one.
 
-    __slots__ = ("_executions", "_records")
+    The records lie end to end in one list of values (``_ends[i]`` is where record ``i`` ends), so
+    recording an event allocates no object the collector tracks, not even a tuple.
+    """
+
+    __slots__ = ("_ends", "_executions", "_values")
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
     def __init__(self, events: Iterable[ExecutionEvent] = ()) -> None:
-        self._records: list[Record | ExecutionEvent] = []
+        self._values: list[Any] = []
+        self._ends: list[int] = []
         # Flat executions of the orders still open that have fills: (the order's executions tuple, values),
         # so an order filled in many parts is flattened once per fill, not once per fill per event.
         self._executions: dict[str, tuple[tuple[OrderExecution, ...], Record]] = {}
@@ -181,10 +187,22 @@ class EventLog(Sequence[ExecutionEvent]):
     def append(self, event: ExecutionEvent) -> None:
         """Record ``event`` (its values; an event of an unknown type is kept as it is)."""
         kind = _KIND.get(type(event))
+        values = self._values
         if kind is None:
-            self._records.append(event)
+            values.append(event)
         else:
-            self._records.append(_FLATTEN[kind](self, kind, event))
+            values.extend(_FLATTEN[kind](self, kind, event))
+        self._ends.append(len(values))
+
+    def _record(self, index: int) -> Record:
+        ends = self._ends
+        return tuple(self._values[ends[index - 1] if index else 0:ends[index]])
+
+    def _records(self) -> Iterator[Record]:
+        values, start = self._values, 0
+        for end in self._ends:
+            yield tuple(values[start:end])
+            start = end
 
     def _order(self, order: Order) -> Record:
         executions = order.executions
@@ -231,7 +249,7 @@ class EventLog(Sequence[ExecutionEvent]):
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._ends)
 
     @overload
     def __getitem__(self, index: int) -> ExecutionEvent: ...
@@ -241,15 +259,19 @@ class EventLog(Sequence[ExecutionEvent]):
 
     def __getitem__(self, index: int | slice) -> ExecutionEvent | list[ExecutionEvent]:
         if isinstance(index, slice):
-            return [rebuild(r) for r in self._records[index]]
-        return rebuild(self._records[index])
+            return [rebuild(self._record(i)) for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("event log index out of range")
+        return rebuild(self._record(index))
 
     def __iter__(self) -> Iterator[ExecutionEvent]:
-        return map(rebuild, self._records)
+        return map(rebuild, self._records())
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, EventLog):
-            return self._records == other._records
+            return self._ends == other._ends and self._values == other._values
         if isinstance(other, (list, tuple)):
             return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
@@ -260,24 +282,25 @@ class EventLog(Sequence[ExecutionEvent]):
     def of_type(self, *types: type[E]) -> Iterator[E]:
         """The events that are instances of ``types``, rebuilding only those."""
         kinds = {kind for kind, cls in enumerate(KINDS) if issubclass(cls, types)}
-        for record in self._records:
-            if type(record) is tuple:
-                if record[0] in kinds:
-                    yield rebuild(record)  # type: ignore[misc]
-            elif isinstance(record, types):
-                yield record
+        for record in self._records():
+            kind = record[0]
+            if kind in kinds if type(kind) is int else isinstance(kind, types):
+                yield rebuild(record)  # type: ignore[misc]
 
     def counts(self) -> dict[str, int]:
         """How many events of each kind (type name), in the order each kind first appeared."""
         counts: dict[str, int] = {}
-        for record in self._records:
-            name = KINDS[record[0]].__name__ if type(record) is tuple else type(record).__name__
+        values, start = self._values, 0
+        for end in self._ends:
+            kind = values[start]
+            start = end
+            name = KINDS[kind].__name__ if type(kind) is int else type(kind).__name__
             counts[name] = counts.get(name, 0) + 1
         return counts
 
-    def records(self) -> Sequence[Record | ExecutionEvent]:
-        """The stored records, read-only (for readers that want the values without rebuilding events)."""
-        return tuple(self._records)
+    def records(self) -> list[Record]:
+        """The stored records, as tuples (an event of an unknown type as ``(event,)``)."""
+        return list(self._records())
 
 
 # How each kind is stored, by kind: the event's fields in their order, as plain values.
