@@ -2,10 +2,11 @@
 
 Kept as the event objects themselves, a run's log is hundreds of thousands of
 objects (events, ``Order`` snapshots, their executions) that the garbage
-collector walks at every full collection until the run ends. Here each event
-is stored as a tuple of plain values (str, int, Decimal, datetime, None; enums
-as their values, the order and its executions as nested tuples), which CPython
-stops tracking at the first collection that sees them.
+collector walks at every full collection until the run ends, and their
+allocation brings those collections sooner. Here the events' field values
+(str, int, Decimal, datetime, None and enum members, which are never
+collected) lie end to end in one list; an event's order and executions are
+flattened into it. Recording an event allocates nothing the collector tracks.
 
 The log reads as a ``Sequence[ExecutionEvent]``: indexing, slicing and
 iteration rebuild events equal (``==``) to the ones recorded, so
@@ -19,19 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
-from enum import Enum
-from itertools import chain
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar, overload
 
-from finbot_bt.contracts.enums import (
-    LiquiditySide,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    RejectionReason,
-    TimeInForce,
-    TradingState,
-)
 from finbot_bt.contracts.events import (
     CancelRejected,
     ExecutionEvent,
@@ -47,36 +38,31 @@ from finbot_bt.contracts.events import (
 from finbot_bt.contracts.orders import Order, OrderExecution
 
 Record = tuple[Any, ...]
-"""One stored event: ``(kind, timestamp, sequence, ...the event's other fields in their order)``."""
+"""One stored event, as :meth:`EventLog.records` gives it (layout below)."""
 
 E = TypeVar("E", bound=ExecutionEvent)
 
+# A record is ``(kind, ...the event's own fields)``: its fields in their order except ``order`` and
+# ``execution``, then for a fill the execution's 8 fields, then for an order event the order's fields
+# except ``executions`` (24), the number of executions and 8 values per execution.
+KINDS: tuple[type[ExecutionEvent], ...] = (OrderSubmitted, OrderAccepted, OrderExpired, OrderRejected, OrderFilled,
+                                           OrderCancelled, CancelRejected, TradingStateChanged, RiskLimitBreached)
+"""The event types stored as values; a record's ``kind`` is the index of its type here."""
+SUBMITTED, ACCEPTED, EXPIRED, REJECTED, FILLED, CANCELLED, CANCEL_REJECTED, STATE_CHANGED, BREACHED = range(9)
+_KIND = {cls: kind for kind, cls in enumerate(KINDS)}
+_OWN = tuple(tuple(f.name for f in fields(cls) if f.name not in ("order", "execution")) for cls in KINDS)
+ORDER_AT = tuple(1 + len(own) + (8 if cls is OrderFilled else 0) for cls, own in zip(KINDS, _OWN, strict=True))
+"""Where the order starts in a record, by kind (none for the last two; optional for ``CancelRejected``)."""
 
-# ---------------------------------------------------------------------------- values in
-# A record is one flat tuple (a tuple nested in a tuple would be untracked one collection later than its
-# content): ``(kind, timestamp, sequence, ...the kind's own fields)``, then for an order event the order's
-# 25 fields (``executions`` replaced by their count) followed by 8 values per execution.
-def _flat_execution(x: OrderExecution) -> Record:
-    return (x.execution_id, x.quantity, x.price, x.commission, x.slippage, x.timestamp, x.liquidity._value_,
-            x.reported_at)
-
-
-def _flat_order(o: Order) -> Record:
-    """The order's fields in their order, enums as values, the number of executions for ``executions``."""
-    reason = o.rejection_reason
-    return (o.order_id, o.symbol, o.side._value_, o.order_type._value_, o.quantity, o.limit_price, o.stop_price,
-            o.trail_amount, o.trail_percent, o.time_in_force._value_, o.expire_at, o.status._value_,
-            o.filled_quantity, o.avg_fill_price, len(o.executions), o.created_at, o.submitted_at, o.accepted_at,
-            o.filled_at, o.cancelled_at, None if reason is None else reason._value_, o.rejection_message,
-            o.oco_group, o.parent_id, o.version)
-
-
-# Positions in a stored order (from the order's offset in its record) and in a stored execution.
-O_ID, O_SYMBOL, O_SIDE, O_TYPE, O_QUANTITY, O_TIF, O_STATUS, O_FILLED, O_AVG, O_EXECUTIONS = 0, 1, 2, 3, 4, 9, 11, 12, 13, 14
-O_LIMIT, O_STOP, O_SUBMITTED, O_ACCEPTED, O_REJECTION, ORDER_SIZE, EXECUTION_SIZE = 5, 6, 16, 17, 20, 25, 8
+_ORDER_FIELDS = tuple(f.name for f in fields(Order))
+_EXECUTIONS_AT = _ORDER_FIELDS.index("executions")
+_ORDER_SIZE = len(_ORDER_FIELDS)  # the fields but executions, plus their count
+_EXECUTION_SIZE = len(fields(OrderExecution))
+_own_values = tuple(attrgetter(*own) for own in _OWN)
+_order_values = attrgetter(*(name for name in _ORDER_FIELDS if name != "executions"))
+_execution_values = attrgetter(*(f.name for f in fields(OrderExecution)))
 
 
-# ---------------------------------------------------------------------------- values out
 def _unchecked(cls: type[Any]) -> Callable[[Sequence[Any]], Any]:
     """Build a frozen slotted dataclass from its field values without re-running validation.
 
@@ -95,63 +81,19 @@ def _unchecked(cls: type[Any]) -> Callable[[Sequence[Any]], Any]:
     return build
 
 
-def _members(enum: type[Enum]) -> dict[Any, Any]:
-    return {member.value: member for member in enum}
-
-
 _build_execution = _unchecked(OrderExecution)
 _build_order = _unchecked(Order)
-_LIQUIDITY = _members(LiquiditySide)
-_SIDE, _TYPE, _TIF, _STATUS = _members(OrderSide), _members(OrderType), _members(TimeInForce), _members(OrderStatus)
-_REASON, _STATE = _members(RejectionReason), _members(TradingState)
-
-
-def _execution(r: Record, i: int) -> OrderExecution:
-    execution: OrderExecution = _build_execution(
-        (r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4], r[i + 5], _LIQUIDITY[r[i + 6]], r[i + 7]))
-    return execution
-
-
-def _order(r: Record, i: int) -> Order:
-    """The order stored from position ``i`` of record ``r`` (its executions after its fields)."""
-    reason = r[i + 20]
-    start = i + ORDER_SIZE
-    executions = tuple(_execution(r, start + EXECUTION_SIZE * n) for n in range(r[i + 14]))
-    order: Order = _build_order(
-        (r[i], r[i + 1], _SIDE[r[i + 2]], _TYPE[r[i + 3]], r[i + 4], r[i + 5], r[i + 6], r[i + 7], r[i + 8],
-         _TIF[r[i + 9]], r[i + 10], _STATUS[r[i + 11]], r[i + 12], r[i + 13], executions, r[i + 15], r[i + 16],
-         r[i + 17], r[i + 18], r[i + 19], None if reason is None else _REASON[reason], r[i + 21], r[i + 22],
-         r[i + 23], r[i + 24]))
-    return order
-
-
-_OF_ORDER: tuple[type[ExecutionEvent], ...] = (OrderSubmitted, OrderAccepted, OrderExpired)
-KINDS: tuple[type[ExecutionEvent], ...] = (*_OF_ORDER, OrderRejected, OrderFilled, OrderCancelled, CancelRejected,
-                                           TradingStateChanged, RiskLimitBreached)
-"""The event types stored as values; a record's ``kind`` is the index of its type here."""
-_KIND = {cls: kind for kind, cls in enumerate(KINDS)}
-SUBMITTED, ACCEPTED, EXPIRED, REJECTED, FILLED, CANCELLED, CANCEL_REJECTED, STATE_CHANGED, BREACHED = range(9)
-ORDER_AT = (3, 3, 3, 5, 18, 4, 6, None, None)
-"""Where the order starts in a record, by kind (a ``CancelRejected`` record may end before it: no order)."""
 _BUILD = tuple(_unchecked(cls) for cls in KINDS)
 
 
-def _values(r: Record) -> tuple[Any, ...]:
-    """The event's field values, in their order, from its record."""
-    kind = r[0]
-    if kind <= EXPIRED:
-        return r[1], r[2], _order(r, 3)
-    if kind == REJECTED:
-        return r[1], r[2], _order(r, 5), _REASON[r[3]], r[4]
-    if kind == FILLED:
-        return (r[1], r[2], _order(r, 18), _execution(r, 3), *r[11:18])
-    if kind == CANCELLED:
-        return r[1], r[2], _order(r, 4), r[3]
-    if kind == CANCEL_REJECTED:
-        return r[1], r[2], r[3], _REASON[r[4]], r[5], _order(r, 6) if len(r) > 6 else None
-    if kind == STATE_CHANGED:
-        return r[1], r[2], _STATE[r[3]], _STATE[r[4]], r[5]
-    return r[1], r[2], r[3], _REASON[r[4]], r[5]
+def _order(r: Record, i: int) -> Order:
+    """The order stored from position ``i`` of record ``r``."""
+    end = i + _ORDER_SIZE
+    executions = tuple(_build_execution(r[start:start + _EXECUTION_SIZE])
+                       for start in range(end, end + _EXECUTION_SIZE * r[end - 1], _EXECUTION_SIZE))
+    split = i + _EXECUTIONS_AT
+    order: Order = _build_order((*r[i:split], executions, *r[split:end - 1]))
+    return order
 
 
 def rebuild(record: Record) -> ExecutionEvent:
@@ -160,38 +102,57 @@ def rebuild(record: Record) -> ExecutionEvent:
     if type(kind) is not int:
         assert isinstance(kind, ExecutionEvent)
         return kind
-    event: ExecutionEvent = _BUILD[kind](_values(record))
+    r = record
+    if kind <= EXPIRED:
+        values: tuple[Any, ...] = (r[1], r[2], _order(r, 3))
+    elif kind == REJECTED:
+        values = (r[1], r[2], _order(r, 5), r[3], r[4])
+    elif kind == FILLED:
+        values = (r[1], r[2], _order(r, 18), _build_execution(r[10:18]), *r[3:10])
+    elif kind == CANCELLED:
+        values = (r[1], r[2], _order(r, 4), r[3])
+    elif kind == CANCEL_REJECTED:
+        values = (*r[1:6], _order(r, 6) if len(r) > 6 else None)
+    else:
+        values = r[1:6]
+    event: ExecutionEvent = _BUILD[kind](values)
     return event
 
 
-# ---------------------------------------------------------------------------- the log
 class EventLog(Sequence[ExecutionEvent]):
     """A read-only sequence of execution events stored as plain values; :meth:`append` records one.
 
-    The records lie end to end in one list of values (``_ends[i]`` is where record ``i`` ends), so
-    recording an event allocates no object the collector tracks, not even a tuple.
+    The records lie end to end in one list of values (``_ends[i]`` is where record ``i`` ends).
     """
 
-    __slots__ = ("_ends", "_executions", "_values")
+    __slots__ = ("_ends", "_values")
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
     def __init__(self, events: Iterable[ExecutionEvent] = ()) -> None:
         self._values: list[Any] = []
         self._ends: list[int] = []
-        # Flat executions of the orders still open that have fills: (the order's executions tuple, values),
-        # so an order filled in many parts is flattened once per fill, not once per fill per event.
-        self._executions: dict[str, tuple[tuple[OrderExecution, ...], Record]] = {}
         for event in events:
             self.append(event)
 
     def append(self, event: ExecutionEvent) -> None:
         """Record ``event`` (its values; an event of an unknown type is kept as it is)."""
-        kind = _KIND.get(type(event))
         values = self._values
+        kind = _KIND.get(type(event))
         if kind is None:
             values.append(event)
         else:
-            values.extend(_FLATTEN[kind](self, kind, event))
+            values.append(kind)
+            values.extend(_own_values[kind](event))
+            if kind < STATE_CHANGED:
+                if kind == FILLED:
+                    values.extend(_execution_values(event.execution))  # type: ignore[attr-defined]
+                order = event.order  # type: ignore[attr-defined]
+                if order is not None:
+                    values.extend(_order_values(order))
+                    executions = order.executions
+                    values.append(len(executions))
+                    for execution in executions:
+                        values.extend(_execution_values(execution))
         self._ends.append(len(values))
 
     def _record(self, index: int) -> Record:
@@ -204,50 +165,6 @@ class EventLog(Sequence[ExecutionEvent]):
             yield tuple(values[start:end])
             start = end
 
-    def _order(self, order: Order) -> Record:
-        executions = order.executions
-        if not executions:
-            return _flat_order(order)
-        cache = self._executions
-        cached = cache.get(order.order_id)
-        if cached is not None and cached[0] is executions:
-            flat = cached[1]
-        elif cached is not None and len(executions) > len(cached[0]) and all(
-                a is b for a, b in zip(cached[0], executions, strict=False)):
-            flat = cached[1] + tuple(chain.from_iterable(map(_flat_execution, executions[len(cached[0]):])))
-        else:
-            flat = tuple(chain.from_iterable(map(_flat_execution, executions)))
-        if order.status.is_open:
-            cache[order.order_id] = (executions, flat)
-        elif cached is not None:
-            del cache[order.order_id]
-        return _flat_order(order) + flat
-
-    def _order_event(self, kind: int, e: Any) -> Record:  # submitted, accepted, expired
-        return (kind, e.timestamp, e.sequence, *self._order(e.order))
-
-    def _filled(self, kind: int, e: Any) -> Record:
-        return (kind, e.timestamp, e.sequence, *_flat_execution(e.execution), e.closed_quantity, e.opened_quantity,
-                e.realized_pnl, e.closed_commission, e.position_quantity, e.position_avg_price, e.requested_price,
-                *self._order(e.order))
-
-    def _rejected(self, kind: int, e: Any) -> Record:
-        return (kind, e.timestamp, e.sequence, e.reason._value_, e.message, *self._order(e.order))
-
-    def _cancelled(self, kind: int, e: Any) -> Record:
-        return (kind, e.timestamp, e.sequence, e.reason, *self._order(e.order))
-
-    def _cancel_rejected(self, kind: int, e: Any) -> Record:
-        head = (kind, e.timestamp, e.sequence, e.order_id, e.reason._value_, e.message)
-        return head if e.order is None else head + self._order(e.order)
-
-    def _state_changed(self, kind: int, e: Any) -> Record:
-        return (kind, e.timestamp, e.sequence, e.previous._value_, e.state._value_, e.reason)
-
-    def _breached(self, kind: int, e: Any) -> Record:
-        return (kind, e.timestamp, e.sequence, e.rule, e.reason._value_, e.message)
-
-    # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
         return len(self._ends)
 
@@ -303,11 +220,7 @@ class EventLog(Sequence[ExecutionEvent]):
         return list(self._records())
 
 
-# How each kind is stored, by kind: the event's fields in their order, as plain values.
-_FLATTEN: tuple[Callable[[EventLog, int, Any], Record], ...] = tuple({
-    OrderSubmitted: EventLog._order_event, OrderAccepted: EventLog._order_event, OrderRejected: EventLog._rejected,
-    OrderFilled: EventLog._filled, OrderCancelled: EventLog._cancelled, CancelRejected: EventLog._cancel_rejected,
-    OrderExpired: EventLog._order_event, TradingStateChanged: EventLog._state_changed,
-    RiskLimitBreached: EventLog._breached}[cls] for cls in KINDS)
+assert ORDER_AT[:CANCEL_REJECTED + 1] == (3, 3, 3, 5, 18, 4, 6), ORDER_AT  # the positions rebuild() reads
+assert _OWN[STATE_CHANGED][2:] == ("previous", "state", "reason") and len(_OWN[BREACHED]) == 5
 
-__all__ = ["KINDS", "EventLog", "Record", "rebuild"]
+__all__ = ["KINDS", "ORDER_AT", "EventLog", "Record", "rebuild"]
