@@ -12,6 +12,8 @@ adapter lives in a module of its own, and the broker hands its work to them:
 * :mod:`~finbot_bt.broker.orders`: Backtrader orders in (translation, brackets, OCO, submission);
 * :mod:`~finbot_bt.broker.bars`: each cycle's bars of every feed, to the simulator;
 * :mod:`~finbot_bt.broker.delivery`: core events out (order status, executions, notifications);
+* :mod:`~finbot_bt.broker.event_log`: the run's events (``broker.events``) kept as plain values;
+* :mod:`~finbot_bt.broker.frames`: the event log and equity curve as DataFrames (a mixin);
 * :mod:`~finbot_bt.broker.symbols`: feed names and instrument terms;
 * :mod:`~finbot_bt.broker.fast_orders`: Backtrader orders built and cloned directly (the same objects, cheaper);
 * :mod:`~finbot_bt.broker.history`: ``cerebro.add_order_history``;
