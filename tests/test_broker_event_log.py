@@ -32,6 +32,11 @@ from tests.bt_harness import make_ohlcv, pandas_feed, run
 FRAME = make_ohlcv(40, seed=23)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Breach(RiskLimitBreached):
+    note: str
+
+
 def _collapsed() -> Any:
     frame = FRAME.copy()
     frame.iloc[25:, :4] = frame.iloc[25:, :4] * 0.7  # a 30 % collapse: the drawdown latch trips
@@ -119,6 +124,11 @@ def test_event_log_when_a_run_is_recorded_then_frames_and_counters_match_the_eve
     for build in (frames.orders_frame, frames.fills_frame, frames.rejections_frame):
         pd_testing.assert_frame_equal(build(broker.events), build(kept))
     assert frames.event_counts(broker.events) == frames.event_counts(kept)
+    # With an event of an unknown type in it, the frames read the log as events: the same frames.
+    mixed = [*kept, Breach(timestamp=kept[-1].timestamp, sequence=10**6, rule="r",
+                           reason=RejectionReason.RISK_DRAWDOWN_LIMIT, message="m", note="n")]
+    for build in (frames.orders_frame, frames.fills_frame, frames.rejections_frame):
+        pd_testing.assert_frame_equal(build(EventLog(mixed)), build(kept))
     assert broker.fills_frame()["is_partial"].any()
     assert Counter(e.reason.value for e in broker.events if isinstance(e, OrderRejected)) == Counter(
         e.reason.value for e in kept if isinstance(e, OrderRejected))

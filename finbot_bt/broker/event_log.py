@@ -63,6 +63,17 @@ _order_values = attrgetter(*(name for name in _ORDER_FIELDS if name != "executio
 _execution_values = attrgetter(*(f.name for f in fields(OrderExecution)))
 
 
+def positions(kind: int) -> dict[str, int]:
+    """Where each field lies in a record of ``kind``: ``"timestamp"``, ``"execution.price"``, ``"order.symbol"``..."""
+    out = {name: 1 + i for i, name in enumerate(_OWN[kind])}
+    start = 1 + len(_OWN[kind])
+    if KINDS[kind] is OrderFilled:
+        out.update({f"execution.{f.name}": start + i for i, f in enumerate(fields(OrderExecution))})
+    order = [name for name in _ORDER_FIELDS if name != "executions"]
+    out.update({f"order.{name}": ORDER_AT[kind] + i for i, name in enumerate(order)})
+    return out
+
+
 def _unchecked(cls: type[Any]) -> Callable[[Sequence[Any]], Any]:
     """Build a frozen slotted dataclass from its field values without re-running validation.
 
@@ -125,12 +136,13 @@ class EventLog(Sequence[ExecutionEvent]):
     The records lie end to end in one list of values (``_ends[i]`` is where record ``i`` ends).
     """
 
-    __slots__ = ("_ends", "_values")
+    __slots__ = ("_ends", "_foreign", "_values")
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
     def __init__(self, events: Iterable[ExecutionEvent] = ()) -> None:
         self._values: list[Any] = []
         self._ends: list[int] = []
+        self._foreign = 0  # events kept as they are
         for event in events:
             self.append(event)
 
@@ -140,6 +152,7 @@ class EventLog(Sequence[ExecutionEvent]):
         kind = _KIND.get(type(event))
         if kind is None:
             values.append(event)
+            self._foreign += 1
         else:
             values.append(kind)
             values.extend(_own_values[kind](event))
@@ -215,6 +228,12 @@ class EventLog(Sequence[ExecutionEvent]):
             counts[name] = counts.get(name, 0) + 1
         return counts
 
+    def records_of(self, *kinds: int) -> Iterator[Record] | None:
+        """The records of ``kinds``; None if the log also keeps events of unknown types (read those as events)."""
+        if self._foreign:
+            return None
+        return (record for record in self._records() if record[0] in kinds)
+
     def records(self) -> list[Record]:
         """The stored records, as tuples (an event of an unknown type as ``(event,)``)."""
         return list(self._records())
@@ -223,4 +242,4 @@ class EventLog(Sequence[ExecutionEvent]):
 assert ORDER_AT[:CANCEL_REJECTED + 1] == (3, 3, 3, 5, 18, 4, 6), ORDER_AT  # the positions rebuild() reads
 assert _OWN[STATE_CHANGED][2:] == ("previous", "state", "reason") and len(_OWN[BREACHED]) == 5
 
-__all__ = ["KINDS", "ORDER_AT", "EventLog", "Record", "rebuild"]
+__all__ = ["KINDS", "ORDER_AT", "EventLog", "Record", "positions", "rebuild"]
