@@ -12,6 +12,8 @@ adapter lives in a module of its own, and the broker hands its work to them:
 * :mod:`~finbot_bt.broker.orders`: Backtrader orders in (translation, brackets, OCO, submission);
 * :mod:`~finbot_bt.broker.bars`: each cycle's bars of every feed, to the simulator;
 * :mod:`~finbot_bt.broker.delivery`: core events out (order status, executions, notifications);
+* :mod:`~finbot_bt.broker.event_log`: the run's events (``broker.events``) kept as plain values;
+* :mod:`~finbot_bt.broker.frames`: the event log and equity curve as DataFrames (a mixin);
 * :mod:`~finbot_bt.broker.symbols`: feed names and instrument terms;
 * :mod:`~finbot_bt.broker.fast_orders`: Backtrader orders built and cloned directly (the same objects, cheaper);
 * :mod:`~finbot_bt.broker.history`: ``cerebro.add_order_history``;
@@ -26,27 +28,27 @@ from typing import Any
 
 import backtrader as bt
 
-from finbot_bt.broker import frames
 from finbot_bt.broker.account import BackBrokerAccount
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.convert import config_decimal
 from finbot_bt.broker.data_checks import warn_zero_volume
 from finbot_bt.broker.delivery import NotificationDelivery
 from finbot_bt.broker.display import broker_html, broker_repr
+from finbot_bt.broker.event_log import EventLog
 from finbot_bt.broker.fast_orders import clone_order
+from finbot_bt.broker.frames import EventFrames
 from finbot_bt.broker.history import OrderHistory
 from finbot_bt.broker.models import BacktraderCommission
 from finbot_bt.broker.orders import EPOCH, OrderRouter, refuse_compensation
 from finbot_bt.broker.persistence import BrokerCheckpointer, restore_trades, resume_session
 from finbot_bt.broker.settings import BackBrokerSettings
 from finbot_bt.broker.symbols import SymbolTable
-from finbot_bt.contracts.events import ExecutionEvent
 from finbot_bt.errors import ConfigError
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.simulator import ExecutionSimulator
 
 
-class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # type: ignore[misc]
+class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.BrokerBase):  # type: ignore[misc]
     """Drop-in replacement for ``bt.brokers.BackBroker`` with realistic execution.
 
     With no arguments it behaves like ``BackBroker()``: cash 10,000, instant
@@ -175,7 +177,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # typ
         self._value: float = self.cash
         self._fundshares = float(self.cash) / self.p.fundstartval
         self._fundval = float(self.p.fundstartval)
-        self.events: list[ExecutionEvent] = self._delivery.events
+        self.events: EventLog = self._delivery.events
         self.equity_curve: list[tuple[datetime, float, float]] = []
         self._bars_seen = 0
         self.data_warnings: tuple[str, ...] = ()  # ZeroVolumeWarning messages of this run
@@ -336,20 +338,3 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, bt.BrokerBase):  # typ
         if self._cash_addition:
             self._apply_cash_additions()
         self._refresh_value()
-
-    # ------------------------------------------------------------------ event log
-    def orders_frame(self) -> Any:
-        """Every order of the run with its final state (pandas DataFrame)."""
-        return frames.orders_frame(self.events)
-
-    def fills_frame(self) -> Any:
-        """Every fill: requested vs filled price, slippage, commission, latency (DataFrame)."""
-        return frames.fills_frame(self.events)
-
-    def rejections_frame(self) -> Any:
-        """Every rejection with its reason code and message (DataFrame)."""
-        return frames.rejections_frame(self.events)
-
-    def equity_frame(self) -> Any:
-        """Cash and value at each bar (DataFrame indexed by simulated time)."""
-        return frames.equity_frame(self.equity_curve)

@@ -18,6 +18,7 @@ import backtrader as bt
 
 from finbot_bt.broker.bars import BarFeeder
 from finbot_bt.broker.convert import to_float, to_size
+from finbot_bt.broker.event_log import EventLog
 from finbot_bt.broker.fast_orders import order_param
 from finbot_bt.broker.orders import OrderRouter
 from finbot_bt.contracts.enums import RejectionReason
@@ -48,7 +49,7 @@ class NotificationDelivery:
     """Applies the simulator's events to the Backtrader orders and positions of one run.
 
     ``on_event`` is the simulator's listener. ``events`` records every event
-    (``record_events``); ``deferred`` holds the events that wait for the next
+    (``record_events``) as plain values (:mod:`~finbot_bt.broker.event_log`); ``deferred`` holds the events that wait for the next
     cycle; ``filler_sizes`` the sizes a Backtrader filler returned, by core id,
     until their fill arrives.
     """
@@ -61,7 +62,7 @@ class NotificationDelivery:
         self._router = router
         self._bars = bars
         self._instant = latency.is_instant
-        self.events: list[ExecutionEvent] = []
+        self.events = EventLog()
         self.deferred: list[ExecutionEvent] = []
         self.filler_sizes: dict[str, Any] = {}
         self._handlers: dict[type[ExecutionEvent], Callable[[Any], None]] = {

@@ -89,7 +89,7 @@ def rejections(broker: Any) -> Counter[str] | None:
     """Rejected orders so far by reason code; None when the broker does not record events."""
     if not broker.p.record_events:
         return None
-    return Counter(e.reason.value for e in broker.events if isinstance(e, OrderRejected))
+    return Counter(e.reason.value for e in broker.events.of_type(OrderRejected))
 
 
 def _order_line(order: Order) -> list[str]:

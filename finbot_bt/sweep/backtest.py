@@ -18,6 +18,7 @@ from typing import Any
 
 from finbot_bt.broker import FinbotBroker
 from finbot_bt.broker.engine import TradeLog
+from finbot_bt.contracts.events import OrderFilled, OrderRejected
 from finbot_bt.runner.backtest import run_backtest
 from finbot_bt.runner.loader import load_strategy
 from finbot_bt.runner.loading import symbol_for
@@ -62,7 +63,7 @@ def backtest_cell(cell: CellSpec) -> BacktestResult:
                           strategy_params=cell.strategy_params, stdstats=False, fresh_order_refs=True, progress=False,
                           analyzers=[(TradeLog, {"_name": "finbot_trades"})])
     trades = list(result.strategy.analyzers.finbot_trades.get_analysis())
-    return BacktestResult(metrics=_summary(cell, broker, trades), fills=metrics.fill_records(broker.events),
+    return BacktestResult(metrics=_summary(cell, broker, trades), fills=metrics.fill_records(broker.events.of_type(OrderFilled)),
                           trades=trades)
 
 
@@ -71,7 +72,7 @@ def _summary(cell: CellSpec, broker: Any, trades: list[TradeRecord]) -> dict[str
     start = float(Decimal(cell.cash))
     final = float(broker.getvalue())
     fills = broker.fills_frame()
-    fill_list = metrics.fill_records(broker.events)
+    fill_list = metrics.fill_records(broker.events.of_type(OrderFilled))
     out: dict[str, Any] = {
         "final_value": final,
         "final_cash": float(broker.getcash()),
@@ -82,7 +83,7 @@ def _summary(cell: CellSpec, broker: Any, trades: list[TradeRecord]) -> dict[str
         "orders": len(broker.orders_frame()),
         **metrics.fill_costs(fills),
     }
-    rejections = metrics.rejection_counts(broker.events)
+    rejections = metrics.rejection_counts(broker.events.of_type(OrderRejected))
     out["rejections"] = sum(rejections.values())
     out.update(rejections)
     out["fills_digest"] = metrics.digest(fill_list)
