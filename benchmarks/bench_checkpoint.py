@@ -86,15 +86,15 @@ def bench_checkpoint(manager: CheckpointManager, sim: ExecutionSimulator, runs: 
         load.append(time.perf_counter() - start)
     assert path is not None
     assert len(restored.open_orders()) == 100
-    print(f"open orders: {len(sim.open_orders())}, completed orders: {sim._order_counter - 100:,}, "
-          f"events: {sim._event_sequence:,}")
+    print(f"open orders: {len(sim.open_orders())}, completed orders: {sim.book.order_counter - 100:,}, "
+          f"events: {sim.events.sequence:,}")
     print(f"save (create + write, fsync): median {_median_ms(save):.1f} ms, max {max(save) * 1000:.1f} ms")
     print(f"restore (load + restore):     median {_median_ms(load):.1f} ms, max {max(load) * 1000:.1f} ms")
     print(f"checkpoint file: {path.stat().st_size:,} bytes")
     segments = list_segments(manager.simulator_dir(sim.simulator_id))
     total = sum(p.stat().st_size for p in segments)
     print(f"journal: {total:,} bytes in {len(segments)} segment(s) of <= {SEGMENT // 2**20} MiB "
-          f"({total / max(1, sim._event_sequence):.0f} bytes/event)")
+          f"({total / max(1, sim.events.sequence):.0f} bytes/event)")
     start = time.perf_counter()
     recovery = recover(manager.base_dir, sim.simulator_id, manager=manager)
     print(f"recover (latest checkpoint + journal tail of {len(recovery.events)} events): "

@@ -113,7 +113,7 @@ def _submit(sim: ExecutionSimulator, rng: random.Random, now: datetime) -> None:
     if kind in (OrderType.STOP, OrderType.STOP_LIMIT):
         stop = max(Decimal("1"), last - offset)
     tif = rng.choice((TimeInForce.GTC, TimeInForce.GTC, TimeInForce.DAY, TimeInForce.IOC))
-    oco = f"g{sim._order_counter}" if rng.random() < 0.1 else None
+    oco = f"g{sim.book.order_counter}" if rng.random() < 0.1 else None
     parent = sim.submit_order(Order(order_id=sim.next_order_id(), symbol=symbol, side=side, order_type=kind,
                                     quantity=quantity, limit_price=limit, stop_price=stop,
                                     time_in_force=tif, oco_group=oco), now)

@@ -95,7 +95,7 @@ def test_checkpoint_when_history_not_retained_then_holds_open_orders_only(tmp_pa
     _run(sim, bars, 0, STEPS)
     checkpoint = CheckpointManager(tmp_path).create_checkpoint(sim)
     assert {o.order_id for o in checkpoint.orders} == {o.order_id for o in sim.open_orders()}
-    assert sim._order_counter > 3 * len(checkpoint.orders)
+    assert sim.book.order_counter > 3 * len(checkpoint.orders)
 
 
 def test_datetime_when_zoned_then_round_trips_with_its_zone() -> None:
@@ -236,8 +236,8 @@ def test_load_when_file_is_version_3_then_migrates_with_no_bars_before(tmp_path:
     del envelope["body"]["bars_before"]
     path.write_bytes(_rehash(envelope))
     restored = manager.restore_simulator(manager.verify(path))
-    assert restored._bar_before == {}
-    assert restored._last_bar == sim._last_bar and restored.cash == sim.cash
+    assert restored.market.bar_before == {}
+    assert restored.market.last_bar == sim.market.last_bar and restored.cash == sim.cash
 
 
 def _expect_error(manager: CheckpointManager, path: Path, data: bytes) -> None:
@@ -424,7 +424,7 @@ def test_journal_when_flush_on_checkpoint_then_written_only_at_checkpoint(tmp_pa
     assert not journal.exists() or journal.stat().st_size == 0
     checkpoint = manager.create_checkpoint(sim)
     assert checkpoint.journal is not None
-    assert checkpoint.journal.sequence == sim._event_sequence == writer.position.sequence
+    assert checkpoint.journal.sequence == sim.events.sequence == writer.position.sequence
     assert checkpoint.journal.offset == journal.stat().st_size
 
 
@@ -441,7 +441,7 @@ def test_recover_when_inputs_refed_then_journal_verified_and_complete(tmp_path: 
     recovery = recover(tmp_path, sim.simulator_id)
     assert recovery.checkpoint.metadata == {"next_step": 20}
     cut = recovery.checkpoint.counters.events
-    assert [repr(e) for e in recovery.events] == [repr(e) for e in expected[cut:sim._event_sequence]]
+    assert [repr(e) for e in recovery.events] == [repr(e) for e in expected[cut:sim.events.sequence]]
     second = CheckpointManager(tmp_path)
     second.open_journal(recovery.simulator, expect=recovery.tail)
     _run(recovery.simulator, bars, 20, 40)

@@ -326,7 +326,7 @@ def test_recover_when_journal_segments_span_a_kill_then_tail_read_across_segment
     manager.close()
     recovery = recover(tmp_path, sim.simulator_id)
     assert len(set(recovery.tail.segments)) > 1
-    assert recovery.last_sequence == sim._event_sequence
+    assert recovery.last_sequence == sim.events.sequence
 
 
 @pytest.mark.parametrize("depth", [50, 400, 800, 1000, 3000, 100_000])

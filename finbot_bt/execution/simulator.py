@@ -42,7 +42,7 @@ import random
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar, cast, overload
 
 from finbot_bt.contracts.enums import TradingState
 from finbot_bt.contracts.events import ExecutionEvent
@@ -70,6 +70,29 @@ if TYPE_CHECKING:
     from finbot_bt.execution.risk import RiskEngine
 
 __all__ = ["END_OF_DAY", "EventListener", "ExecutionSimulator", "day_end"]
+
+_T = TypeVar("_T")
+
+
+class _Delegated(Generic[_T]):
+    """A simulator attribute kept by one of its collaborators (read and replaced through the simulator)."""
+
+    def __init__(self, owner: str, attribute: str, doc: str) -> None:
+        self.owner, self.attribute, self.__doc__ = owner, attribute, doc
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _Delegated[_T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> _T | _Delegated[_T]:
+        if instance is None:
+            return self
+        return cast(_T, getattr(getattr(instance, self.owner), self.attribute))
+
+    def __set__(self, instance: object, value: _T) -> None:
+        setattr(getattr(instance, self.owner), self.attribute, value)
 
 
 class ExecutionSimulator:
@@ -150,75 +173,13 @@ class ExecutionSimulator:
         self._fill = self.matcher.fill = self.gate.fill = value
         self.ledger.refuse_unfunded = value.refuse_unfunded_fills
 
-    @property
-    def slippage(self) -> SlippageModel:
-        """Slippage model (replaceable)."""
-        return self.matcher.slippage
-
-    @slippage.setter
-    def slippage(self, value: SlippageModel) -> None:
-        self.matcher.slippage = value
-
-    @property
-    def commission(self) -> CommissionModel:
-        """Commission model (replaceable)."""
-        return self.ledger.commission
-
-    @commission.setter
-    def commission(self, value: CommissionModel) -> None:
-        self.ledger.commission = value
-
-    @property
-    def latency(self) -> LatencyConfig:
-        """Latency of the three legs (replaceable: legs sent afterwards follow)."""
-        return self.venue.latency
-
-    @latency.setter
-    def latency(self, value: LatencyConfig) -> None:
-        self.venue.latency = value
-
-    @property
-    def clock(self) -> datetime | None:
-        """Simulated time of the last call (None before the first)."""
-        return self.venue.clock
-
-    @clock.setter
-    def clock(self, value: datetime | None) -> None:
-        self.venue.clock = value
-
-    @property
-    def rng(self) -> random.Random:
-        """The simulator's RNG (fill latency draws); its state is checkpointed."""
-        return self.venue.rng
-
-    @rng.setter
-    def rng(self, value: random.Random) -> None:
-        self.venue.rng = value
-
-    @property
-    def trading_state(self) -> TradingState:
-        """ACTIVE, REDUCING (drawdown latch) or HALTED (kill switch)."""
-        return self.gate.state
-
-    @trading_state.setter
-    def trading_state(self, value: TradingState) -> None:
-        self.gate.state = value
-
-    @property
-    def _order_counter(self) -> int:
-        return self.book.order_counter
-
-    @property
-    def _event_sequence(self) -> int:
-        return self.events.sequence
-
-    @property
-    def _last_bar(self) -> dict[str, Bar]:
-        return self.market.last_bar
-
-    @property
-    def _bar_before(self) -> dict[str, Bar]:
-        return self.market.bar_before
+    slippage = _Delegated[SlippageModel]("matcher", "slippage", "Slippage model (replaceable).")
+    commission = _Delegated[CommissionModel]("ledger", "commission", "Commission model (replaceable).")
+    latency = _Delegated[LatencyConfig](
+        "venue", "latency", "Latency of the three legs (replaceable: legs sent afterwards follow).")
+    clock = _Delegated[datetime | None]("venue", "clock", "Simulated time of the last call (None before the first).")
+    rng = _Delegated[random.Random]("venue", "rng", "The simulator's RNG (fill latency draws); its state is checkpointed.")
+    trading_state = _Delegated[TradingState]("gate", "state", "ACTIVE, REDUCING (drawdown latch) or HALTED (kill switch).")
 
     # ------------------------------------------------------------------ events
     def add_listener(self, listener: EventListener) -> None:
