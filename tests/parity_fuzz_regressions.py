@@ -282,4 +282,20 @@ REGRESSIONS: dict[str, Scenario] = {
             Act(bar=8, kind='oco', args=(('data', 1), ('exectype', 'StopTrail'), ('oco', 'b0'), ('side', 'sell'), ('size', 20), ('tag', 't3'), ('trailamount', 8), ('valid', ('day',)))),
         ),
     ),
+    # an order that closes part of a position and is refused (Margin) for opening the rest cancels its
+    # OCO group after the partial execution's notification, before its Margin (BackBroker's _execute
+    # runs _ococheck after each notify); shrunk from fuzz seed 4441
+    "partial_close_then_margin_cancels_oco_group_before_margin": Scenario(
+        seed=4441, mode=(('exactbars', False), ('preload', True), ('runonce', True)),
+        feeds=(
+            FeedSpec(name='B', seed=313613, bars=47, csv=True, bars_per_day=26),
+            FeedSpec(name='C', seed=962284, bars=44, csv=True, start_offset=3, bars_per_day=26),
+        ),
+        actions=(
+            Act(bar=5, kind='order', args=(('data', 1), ('exectype', 'StopLimit'), ('plimit', -1), ('price', -9), ('side', 'sell'), ('size', 20), ('tag', 't4'), ('valid', ('datetime', 5760)))),
+            Act(bar=33, kind='oco', args=(('data', 1), ('exectype', 'StopTrail'), ('oco', 't4'), ('side', 'buy'), ('size', 90), ('tag', 't19'), ('trailamount', 29))),
+            Act(bar=38, kind='target', args=(('data', 0), ('target', 0.98), ('which', 'percent'))),
+            Act(bar=44, kind='oco', args=(('data', 0), ('exectype', 'Market'), ('oco', 't19'), ('side', 'sell'), ('size', 60), ('tag', 't25'))),
+        ),
+    ),
 }

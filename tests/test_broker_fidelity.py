@@ -211,6 +211,20 @@ def test_oco_2_when_member_refused_for_cash_at_execution_then_margin_before_sibl
     assert_same(expected, got)
 
 
+def test_oco_when_member_closes_part_and_is_refused_cash_for_the_rest_then_sibling_cancelled_before_margin() -> None:
+    # BackBroker notifies the executed closing part, checks the OCO group, then notifies the Margin of the
+    # refused opening part (fuzz seed 4441).
+    plan = {2: [lambda s: s.sell(size=20)],
+            3: [lambda s: s.kept.__setitem__("o", s.buy(size=65, exectype=O.Limit,
+                                                         price=round(s.data.close[0] * 0.97, 2))),
+                lambda s: s.buy(size=45, exectype=O.Limit, price=round(s.data.close[0] * 0.96, 2), oco=s.kept["o"])],
+            4: [lambda s: s.broker.setcash(500.0)]}
+    expected, got = side_by_side(dipping, plan)
+    assert [e for e in _statuses(expected) if e[1] in ("Partial", "Margin", "Canceled")] == [
+        (13, "Partial", "Limit"), (13, "Canceled", "Limit"), (13, "Margin", "Limit")]
+    assert_same(expected, got)
+
+
 def test_bracket_2_when_parent_refused_for_cash_at_execution_then_margin_before_children_cancel() -> None:
     plan = {3: [lambda s: s.buy_bracket(size=45, price=round(s.data.close[0] * 0.97, 2),
                                         stopprice=round(s.data.close[0] * 0.87, 2),

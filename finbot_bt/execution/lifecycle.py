@@ -124,6 +124,11 @@ class OrderLifecycle:
                              position_quantity=pos.quantity,
                              position_avg_price=pos.avg_price, requested_price=fill.requested_price)
         if booking.opening_refused:
+            if executed != 0 and order.oco_group is not None:
+                # BackBroker checks the OCO group after the partial execution's notification, before
+                # the Margin of the refused opening part (its _execute; fuzz seed 4441).
+                self.cancel_group(self.book.oco.pop(order.oco_group, []), order.order_id, ts, "oco",
+                                  working.sequence)
             working.terminal = OrderStatus.REJECTED.value
             working.terminal_reason = (
                 f"insufficient funds at execution: opening {abs(fill.quantity) - abs(executed)} {order.symbol} at "
