@@ -62,10 +62,10 @@ def test_order_book_when_status_move_is_illegal_then_raises_and_keeps_the_order(
     book = OrderBook("sim", retain_history=True)
     working = book.open(_submitted(order_id="a"), T0)
     book.update(working, status=OrderStatus.ACCEPTED, accepted_at=T0)
-    assert book.orders["a"].status is OrderStatus.ACCEPTED
+    assert book.get("a").status is OrderStatus.ACCEPTED
     with pytest.raises(InvalidStateTransition):
         book.update(working, status=OrderStatus.SUBMITTED)
-    assert book.orders["a"] is working.order and working.order.status is OrderStatus.ACCEPTED
+    assert book.get("a") is working.order and working.order.status is OrderStatus.ACCEPTED
 
 
 def test_order_book_when_orders_partly_filled_at_venue_then_pending_quantity_is_what_remains() -> None:

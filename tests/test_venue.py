@@ -141,7 +141,7 @@ def test_venue_when_fill_inside_bar_then_cancel_arrives_first_only_if_due_before
 ) -> None:
     venue, book = _venue(cancel=cancel_due)
     working = _open(book)
-    working.order = replace(working.order, status=status)
+    working.status, working.snapshot = status, None  # the working record's status (the order is built from it)
     venue.send_cancel("a", T0)
     assert venue.cancel_arrives_first(working.order, T0 + ms(bar_time)) is expected
 

@@ -151,7 +151,7 @@ class BarFeeder:
         if now is None:
             return False
         self.now = now
-        sim.process_market_data(now, bars, repeated=repeated)
+        sim.step_market_data(now, bars, repeated=repeated)
         return True
 
     def _bars_are_daily(self, data: Any, line: Any) -> bool:

@@ -154,7 +154,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.Broker
             seed=self.p.seed,
             simulator_id=self.p.simulator_id,
         )
-        sim.add_listener(self._delivery.on_event)
+        sim.add_record_listener(self._delivery.on_event, self._delivery.on_record)
         return sim
 
     # ------------------------------------------------------------------ lifecycle

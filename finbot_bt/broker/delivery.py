@@ -6,12 +6,20 @@ cancel or expiry ends it; each change queues a clone of the order for the
 strategy's ``notify_order``, as BackBroker does. Events of submissions made
 on a strategy's call (``checksubmit``) wait for the broker's next cycle.
 Other events change nothing on the Backtrader side.
+
+The broker is the simulator's record listener (``add_record_listener``): while
+nobody else listens, order events reach :meth:`NotificationDelivery.on_record`
+unbuilt, as the order's working record and the event's fields, which are
+logged as values and applied at once; no ``Order`` snapshot or event object is
+made. Built events (another listener, a collecting call) take ``on_event``;
+both paths apply the same handlers to the same values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import backtrader as bt
@@ -31,7 +39,7 @@ from finbot_bt.contracts.events import (
     OrderRejected,
 )
 from finbot_bt.contracts.latency import LatencyConfig
-from finbot_bt.contracts.orders import Order
+from finbot_bt.contracts.orders import Order, OrderExecution
 from finbot_bt.execution.simulator import ExecutionSimulator
 
 
@@ -76,6 +84,24 @@ class NotificationDelivery:
         else:
             self.apply(event)
 
+    def on_record(self, event_type: type[Any], sequence: int, working: Any,
+                  fields: dict[str, Any]) -> None:
+        """The simulator's record listener: an order event, unbuilt (see the module docstring)."""
+        if self._p.record_events:
+            self.events.append_record(event_type, sequence, working, fields)
+        if self._router.in_submit and self._p.checksubmit:
+            # Kept for the next cycle: built now, as the order is at this event.
+            self.deferred.append(event_type(sequence=sequence, order=working.order, **fields))
+            return
+        if event_type is OrderFilled:
+            self._fill(working.order_id, fields["execution"], fields["closed_quantity"], fields["opened_quantity"],
+                       fields["closed_commission"], fields["realized_pnl"])
+        elif event_type is OrderAccepted:
+            self._accepted(working.order_id)
+        elif event_type is OrderCancelled or event_type is OrderExpired or event_type is OrderRejected:
+            self._terminal(event_type, working.order_id, working.stop_price, working.limit_price,
+                           fields.get("reason"), fields.get("message"))
+
     def deliver_deferred(self) -> None:
         """Apply the events that waited for this cycle."""
         deferred, self.deferred = self.deferred, []
@@ -88,27 +114,41 @@ class NotificationDelivery:
             handler(event)
 
     def _apply_accepted(self, event: OrderAccepted) -> None:
-        order = self._router.bt_orders.get(event.order.order_id)
+        self._accepted(event.order.order_id)
+
+    def _apply_terminal(self, event: OrderRejected | OrderCancelled | OrderExpired) -> None:
+        core = event.order
+        self._terminal(type(event), core.order_id, core.stop_price, core.limit_price, getattr(event, "reason", None),
+                       getattr(event, "message", None))
+
+    def _apply_fill(self, event: OrderFilled) -> None:
+        self._fill(event.order.order_id, event.execution, event.closed_quantity, event.opened_quantity,
+                   event.closed_commission, event.realized_pnl)
+
+    def _accepted(self, core_id: str) -> None:
+        order = self._router.bt_orders.get(core_id)
         if order is not None and order.status in (bt.Order.Created, bt.Order.Submitted):
             if order.status == bt.Order.Created:
                 order.submit()
             order.accept()
             self._host.notify(order)
 
-    def _apply_terminal(self, event: OrderRejected | OrderCancelled | OrderExpired) -> None:
+    def _terminal(self, event_type: type[ExecutionEvent], core_id: str, stop_price: Decimal | None,
+                  limit_price: Decimal | None, reason: Any, message: Any) -> None:
+        # ``reason`` and ``message``: a rejection's (an OrderCancelled's reason is not used).
         router = self._router
-        order = router.bt_orders.get(event.order.order_id)
+        order = router.bt_orders.get(core_id)
         if order is None or not order.alive():
             return
-        if router.trailing and event.order.order_id in router.trailing:
-            follow_trail(order, event.order)  # trailed on this bar before its group cancelled it
-        if isinstance(event, OrderRejected):
-            if event.reason is RejectionReason.INSUFFICIENT_FUNDS:
+        if router.trailing and core_id in router.trailing:
+            copy_trail(order, stop_price, limit_price)  # trailed on this bar before its group cancelled it
+        if event_type is OrderRejected:
+            if reason is RejectionReason.INSUFFICIENT_FUNDS:
                 order.margin()
             else:
                 order.reject()
-            order.addinfo(reject_reason=event.reason.value, reject_message=event.message)
-        elif isinstance(event, OrderCancelled):
+            order.addinfo(reject_reason=reason.value, reject_message=message)
+        elif event_type is OrderCancelled:
             order.cancel()
         else:
             order.status = bt.Order.Expired
@@ -116,22 +156,22 @@ class NotificationDelivery:
         self._host.notify(order)
         router.forget(order)
 
-    def _apply_fill(self, event: OrderFilled) -> None:
-        order = self._router.bt_orders.get(event.order.order_id)
+    def _fill(self, core_id: str, execution: OrderExecution, closed_quantity: Decimal, opened_quantity: Decimal,
+              closed_commission: Decimal, realized_pnl: Decimal) -> None:
+        order = self._router.bt_orders.get(core_id)
         if order is None:
             return
         host, bars = self._host, self._bars
         data = order_param(order, "data")
         position = host.positions[data]
         comminfo = host.getcommissioninfo(data)
-        execution = event.execution
         price = to_float(execution.price)
         # Sizes keep the strategy's type, as BackBroker: an int order executes int sizes.
         # With a filler, BackBroker executes the size the filler returned (its type too).
-        filled = self.filler_sizes.pop(event.order.order_id, None) if self.filler_sizes else None
+        filled = self.filler_sizes.pop(core_id, None) if self.filler_sizes else None
         as_int = type(order.created.size if filled is None else filled) is int
-        closed = to_size(event.closed_quantity, as_int)
-        opened = to_size(event.opened_quantity, as_int)
+        closed = to_size(closed_quantity, as_int)
+        opened = to_size(opened_quantity, as_int)
         # Backtrader's Position splits the size itself (a reversal closes the position's own size,
         # an int): take its values, of its types, when they agree with the simulator's split.
         _, _, split_opened, split_closed = position.pseudoupdate(closed + opened, price)
@@ -147,8 +187,8 @@ class NotificationDelivery:
         size = closed + opened
         closedvalue = comminfo.getvaluesize(-closed, position.price) if closed else 0.0
         openedvalue = comminfo.getvaluesize(opened, price) if opened else 0.0
-        closedcomm = to_float(event.closed_commission)
-        openedcomm = to_float(execution.commission - event.closed_commission)
+        closedcomm = to_float(closed_commission)
+        openedcomm = to_float(execution.commission - closed_commission)
         if refused:  # BackBroker reports the position the whole size would have made
             psize, pprice, _, _ = position.pseudoupdate(refused, price)
             position.update(size, price, bars.stamp(bars.lines(data)[0]))
@@ -156,7 +196,7 @@ class NotificationDelivery:
             psize, pprice, _, _ = position.update(size, price, bars.stamp(bars.lines(data)[0]))
         order.execute(self._execution_dt(order, execution.timestamp), size, price,
                       closed, closedvalue, closedcomm, opened, openedvalue, openedcomm,
-                      comminfo.margin, to_float(event.realized_pnl), psize, pprice)
+                      comminfo.margin, to_float(realized_pnl), psize, pprice)
         order.addcomminfo(comminfo)
         host.notify(order)
         if not order.alive():
@@ -198,10 +238,15 @@ class NotificationDelivery:
 
 def follow_trail(order: Any, core: Order) -> None:
     """Copy a core trailing order's current stop (and limit) onto its Backtrader order."""
-    if core.stop_price is not None:
-        order.created.price = to_float(core.stop_price)
-        if core.limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
-            order.created.pricelimit = to_float(core.limit_price)
+    copy_trail(order, core.stop_price, core.limit_price)
+
+
+def copy_trail(order: Any, stop_price: Decimal | None, limit_price: Decimal | None) -> None:
+    """Set a trailing Backtrader order's ``created.price`` (and ``pricelimit``) to the core's stop (and limit)."""
+    if stop_price is not None:
+        order.created.price = to_float(stop_price)
+        if limit_price is not None and order.exectype == bt.Order.StopTrailLimit:
+            order.created.pricelimit = to_float(limit_price)
 
 
 # Event type -> how the broker applies it to Backtrader (other events change nothing there).

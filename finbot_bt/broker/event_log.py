@@ -19,7 +19,7 @@ kinds without rebuilding anything.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from operator import attrgetter
 from typing import Any, ClassVar, TypeVar, overload
 
@@ -90,6 +90,9 @@ def _unchecked(cls: type[Any]) -> Callable[[Sequence[Any]], Any]:
         return obj
 
     return build
+
+
+_DEFAULTS = tuple({f.name: f.default for f in fields(cls) if f.default is not MISSING} for cls in KINDS)
 
 
 _build_execution = _unchecked(OrderExecution)
@@ -166,6 +169,34 @@ class EventLog(Sequence[ExecutionEvent]):
                     values.append(len(executions))
                     for execution in executions:
                         values.extend(_execution_values(execution))
+        self._ends.append(len(values))
+
+    def append_record(self, event_type: type[Any], sequence: int, working: Any,
+                      event_fields: dict[str, Any]) -> None:
+        """Record the order event ``event_type(sequence=sequence, order=working.order, **event_fields)``
+        without building it (a simulator record listener's arguments: ``working`` gives
+        ``order_values()`` and ``executions``). Stored exactly as :meth:`append` stores the built event."""
+        kind = _KIND.get(event_type)
+        if kind is None or kind >= CANCEL_REJECTED:
+            self.append(event_type(sequence=sequence, order=working.order, **event_fields))
+            return
+        values = self._values
+        values.append(kind)
+        defaults = _DEFAULTS[kind]
+        for name in _OWN[kind]:
+            if name == "sequence":
+                values.append(sequence)
+            elif name in event_fields:
+                values.append(event_fields[name])
+            else:
+                values.append(defaults[name])
+        if kind == FILLED:
+            values.extend(_execution_values(event_fields["execution"]))
+        values.extend(working.order_values())
+        executions = working.executions
+        values.append(len(executions))
+        for execution in executions:
+            values.extend(_execution_values(execution))
         self._ends.append(len(values))
 
     def _record(self, index: int) -> Record:

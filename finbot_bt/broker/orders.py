@@ -145,7 +145,7 @@ class OrderRouter:
             # (BackBroker); its submission check still values the order at that price.
             funds_price, reference = reference, to_decimal(order.created.pclose)
         submission = functools.partial(
-            host.sim.submit_order, core_order, timestamp, reference_price=reference, exempt=exempt,
+            host.sim.send_order, core_order, timestamp, reference_price=reference, exempt=exempt,
             funds_price=funds_price, close_session=self._close_session(order, data))
         if historical:
             # Order history: accepted unchecked and filled at its own price on this bar (BackBroker).

@@ -358,7 +358,7 @@ def resume_session(broker: CheckpointedBroker, checkpointer: BrokerCheckpointer,
         sim.commission = broker._commission_model()
     if isinstance(sim.fill.volume_cap, BacktraderFillerRef):
         sim.fill = broker._fill_config()
-    sim.add_listener(broker._delivery.on_event)
+    sim.add_record_listener(broker._delivery.on_event, broker._delivery.on_record)
     broker.sim = sim
     broker.resumed = True
     for data in feeds:

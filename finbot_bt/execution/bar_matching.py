@@ -130,8 +130,8 @@ class BarMatcher:
         lifecycle.in_pass = True
         try:
             for working in expired:
-                expire_at = working.order.expire_at
-                when = stale_times.get(working.order.symbol, now)
+                expire_at = working.base.expire_at
+                when = stale_times.get(working.base.symbol, now)
                 if (expire_at is not None and when > expire_at and working.terminal is None
                         and working.live_from is not None):
                     lifecycle.terminate(working, OrderStatus.EXPIRED, now, "expired")
@@ -148,19 +148,20 @@ class BarMatcher:
         for working in candidates:
             if working.terminal is not None:
                 continue
-            bar = bars[working.order.symbol]
-            open_time = open_times[working.order.symbol]
-            expire_at = working.order.expire_at
+            order = working.base
+            bar = bars[order.symbol]
+            open_time = open_times[order.symbol]
+            expire_at = order.expire_at
             if expire_at is not None and bar.timestamp > expire_at and working.live_from is not None:
                 self.lifecycle.terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
                 continue
-            if working.order.order_id in activated:
+            if order.order_id in activated:
                 continue  # activated by its parent's fill in this pass: it can expire, not yet trade
             live_from = working.live_from
             if working.session_end is not None:
                 if live_from is None or not working.active:
                     continue  # Backtrader's Close rule decides from the bar's time
-            elif working.order.symbol in stale:
+            elif order.symbol in stale:
                 # The symbol's last bar, passed again (its market had no new bar): like BackBroker,
                 # working orders are tried on it again, a market order only under cheat-on-close or
                 # if that bar came after it (a rest the volume cap left, as BackBroker fills it again;
@@ -172,19 +173,18 @@ class BarMatcher:
                     continue
             elif live_from is None or live_from > open_time or not working.active:
                 continue
-            used[working.order.symbol] = self._match_one(
-                working, bar, open_time, used.get(working.order.symbol, ZERO)
-            )
+            used[order.symbol] = self._match_one(working, bar, open_time, used.get(order.symbol, ZERO))
 
     def _match_one(self, working: WorkingOrder, bar: Bar, open_time: datetime, used: Decimal) -> Decimal:
-        order = working.order
+        order = working.base
         state = working.match
         # A trailing stop-limit stops trailing once triggered (from the next bar on, as BackBroker).
         trails = order.order_type in _TRAILING and not state.triggered
         match = self._find_match(working, bar)
         filled = ZERO
         if match is not None and not match.at_open and match.fill_time is None \
-                and order.status is OrderStatus.PENDING_CANCEL and self.venue.cancel_arrives_first(order, bar.timestamp):
+                and working.status is OrderStatus.PENDING_CANCEL \
+                and self.venue.cancel_arrives_first(working.order, bar.timestamp):
             # A fill inside the bar happens at the bar's time: a cancel reaching the venue
             # earlier in the bar wins (it is delivered when the queue is drained to the bar's time).
             match = None
@@ -200,7 +200,7 @@ class BarMatcher:
                     market = self.market
                     before = market.bar_before if order.symbol in self.stale else market.last_bar
                     source = before.get(order.symbol, bar)
-                quantity = cap.available(order, remaining, match.price, source, used)
+                quantity = cap.available(working.order, remaining, match.price, source, used)
             if order.time_in_force is TimeInForce.FOK and quantity < remaining:
                 quantity = ZERO
             if quantity > 0:
@@ -234,7 +234,7 @@ class BarMatcher:
 
     def _find_match(self, working: WorkingOrder, bar: Bar) -> Match | None:
         kind = working.match.order_type
-        symbol = working.order.symbol
+        symbol = working.base.symbol
         if working.fixed_price is not None:
             price = working.fixed_price
             return Match(price, price, False, False, slippable=False)
@@ -245,7 +245,7 @@ class BarMatcher:
             if last is None:
                 last = self.market.last_price.get(symbol)
             if last is not None:
-                bound = bar.high if working.order.side is OrderSide.BUY else bar.low
+                bound = bar.high if working.base.side is OrderSide.BUY else bar.low
                 return Match(last, bound, True, False, fill_time=working.live_from)
         if kind is OrderType.MARKET_ON_CLOSE and working.session_end is not None:
             return _backtrader_close(working, bar)

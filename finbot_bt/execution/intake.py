@@ -35,6 +35,7 @@ from finbot_bt.execution.lifecycle import OrderLifecycle
 from finbot_bt.execution.order_book import OrderBook
 from finbot_bt.execution.trading_gate import TradingGate
 from finbot_bt.execution.venue import Venue
+from finbot_bt.execution.working import WorkingOrder
 
 END_OF_DAY = time(23, 59, 59, 999999)
 
@@ -57,13 +58,22 @@ class OrderIntake:
                funds_price: Decimal | None, close_session: tuple[datetime, datetime] | None,
                fixed_price: Decimal | None) -> Order:
         """Submit ``order`` at ``ts``; see ``ExecutionSimulator.submit_order``."""
+        result = self.enter(order, ts, reference_price=reference_price, exempt=exempt, funds_price=funds_price,
+                            close_session=close_session, fixed_price=fixed_price)
+        return result if isinstance(result, Order) else result.order
+
+    def enter(self, order: Order, ts: datetime, *, reference_price: Decimal | None, exempt: bool,
+              funds_price: Decimal | None, close_session: tuple[datetime, datetime] | None,
+              fixed_price: Decimal | None) -> Order | WorkingOrder:
+        """:meth:`submit`, returning the order refused or the working record of the order put in the book
+        (no ``Order`` is built for it)."""
         if not isinstance(order, Order):
             raise ContractError(f"submit_order expects an Order, got {type(order).__name__}")
         gate = self.gate
         if exempt and not gate.bypass:
             gate.bypass = True
             try:
-                return self.submit(order, ts, reference_price=reference_price, exempt=False,
+                return self.enter(order, ts, reference_price=reference_price, exempt=False,
                                    funds_price=funds_price, close_session=close_session, fixed_price=fixed_price)
             finally:
                 gate.bypass = False
@@ -95,7 +105,7 @@ class OrderIntake:
             working.fixed_price = fixed_price
         if close_session is not None and order.order_type is OrderType.MARKET_ON_CLOSE:
             working.close_after, working.session_end = close_session
-        self.events.emit(OrderSubmitted, timestamp=ts, order=order)
+        self.events.emit_order(OrderSubmitted, working, timestamp=ts)
         venue = self.venue
         if venue.arrives_now():
             # Zero submission latency and nothing in flight: the queue would hand this
@@ -106,7 +116,7 @@ class OrderIntake:
         else:
             venue.send_order(order.order_id, ts)
             venue.drain(ts, self.lifecycle)
-        return working.order
+        return working
 
     def _reject(self, order: Order, rejected: Order, ts: datetime, reason: RejectionReason, message: str) -> None:
         book, lifecycle = self.book, self.lifecycle
@@ -126,7 +136,7 @@ class OrderIntake:
         """Request a cancel at ``ts``; see ``ExecutionSimulator.cancel_order``."""
         self.venue.advance_clock(ts)
         events = self.events
-        order = self.book.orders.get(order_id)
+        order = self.book.get(order_id)
         if order is None:
             events.emit(CancelRejected, timestamp=ts, order_id=order_id,
                         reason=RejectionReason.UNKNOWN_ORDER, message=f"no order with id {order_id!r}")

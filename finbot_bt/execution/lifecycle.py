@@ -71,17 +71,14 @@ class OrderLifecycle:
     def accept(self, working: WorkingOrder, ts: datetime) -> None:
         """The order reached the venue at ``ts``: ACCEPTED (a trailing stop takes its first stop)."""
         book = self.book
-        if working.order.status is OrderStatus.SUBMITTED:
-            book.update(working, status=OrderStatus.ACCEPTED, accepted_at=ts)
-        else:  # PENDING_CANCEL: accepted while the cancel is on its way
-            book.update(working, accepted_at=ts)
+        book.accept(working, ts)  # SUBMITTED -> ACCEPTED; PENDING_CANCEL (cancel on its way) stays
         if working.match.order_type in _TRAILING and working.match.stop is None:
-            last = self.market.last_price.get(working.order.symbol)
+            last = self.market.last_price.get(working.base.symbol)
             if last is not None:
                 match = working.match  # read after the move (mypy, and so mypyc, would keep stop narrowed to None)
                 match.trail_adjust(last)
                 book.update(working, stop_price=match.stop, limit_price=match.limit)
-        self.events.emit(OrderAccepted, timestamp=ts, order=working.order)
+        self.events.emit_order(OrderAccepted, working, timestamp=ts)
 
     def cancel_too_late(self, order: Order, ts: datetime) -> None:
         """A cancel reached the venue after the order had filled."""
@@ -92,33 +89,18 @@ class OrderLifecycle:
     def report_fill(self, working: WorkingOrder, fill: VenueFill, ts: datetime) -> None:
         """A fill report reached the account at ``ts``: book it and update the order."""
         working.in_flight_reports -= 1
-        order = working.order
+        order = working.base
         booking, comm_closed, _, pos = self.ledger.book_fill(order.symbol, order.side, fill.quantity, fill.price,
                                                              not working.commission_charged)
         executed = booking.closed + booking.opened
         if executed != 0:
             working.commission_charged = True
-            quantity = abs(executed)
-            previous = order.executions
             execution = trusted_execution(
-                f"{order.order_id}-{len(previous) + 1}", quantity, fill.price, booking.commission,
+                f"{order.order_id}-{len(working.executions) + 1}", abs(executed), fill.price, booking.commission,
                 (fill.price - fill.requested_price) * (1 if order.side is OrderSide.BUY else -1), fill.timestamp, fill.liquidity, ts,
             )
-            filled = order.filled_quantity + quantity
-            if previous:
-                # From the executions, not the previous average: that one is rounded and would drift.
-                avg = sum((e.quantity * e.price for e in previous), fill.price * quantity) / filled
-            else:
-                avg = fill.price
-            status = order.status
-            if filled >= order.quantity:
-                status = OrderStatus.FILLED
-            elif status in (OrderStatus.ACCEPTED, OrderStatus.SUBMITTED):
-                status = OrderStatus.PARTIALLY_FILLED
-            self.book.update(working, status=status, filled_quantity=filled, avg_fill_price=avg,
-                             executions=(*order.executions, execution),
-                             filled_at=ts if status is OrderStatus.FILLED else order.filled_at)
-            self.events.emit(OrderFilled, timestamp=ts, order=working.order, execution=execution,
+            self.book.book_fill(working, execution, ts)
+            self.events.emit_order(OrderFilled, working, timestamp=ts, execution=execution,
                              closed_quantity=booking.closed, opened_quantity=booking.opened,
                              realized_pnl=booking.realized_pnl, closed_commission=comm_closed,
                              position_quantity=pos.quantity,
@@ -150,13 +132,13 @@ class OrderLifecycle:
         if working.venue_remaining <= 0:
             working.terminal = _FILLED
         latency = self.venue.draw_fill_latency()
+        order = working.base
         if latency:
-            self.venue.send_report(working.order.order_id, fill, latency)
+            self.venue.send_report(order.order_id, fill, latency)
         else:
             # Zero fill latency: the account books the fill before the pass moves on,
             # so later orders in the same bar see its cash (BackBroker's order of events).
             self.report_fill(working, fill, fill.timestamp)
-        order = working.order
         if order.oco_group is not None:
             self.cancel_group(self.book.oco.pop(order.oco_group, []), order.order_id, fill.timestamp, "oco",
                                working.sequence)
@@ -170,7 +152,7 @@ class OrderLifecycle:
             return
         working.terminal = status.value
         working.terminal_reason = reason
-        order = working.order
+        order = working.base
         if working.in_flight_reports == 0:
             self.finish(working, ts)
         # OCO members before bracket children (BackBroker's _ococheck, then _bracketize).
@@ -195,24 +177,22 @@ class OrderLifecycle:
             self.book.retire(working)
             return
         status = OrderStatus(terminal)
-        order = working.order
         book, events = self.book, self.events
         if status is OrderStatus.CANCELLED:
             book.update(working, status=OrderStatus.CANCELLED, cancelled_at=ts)
-            events.emit(OrderCancelled, timestamp=ts, order=working.order, reason=working.terminal_reason)
+            events.emit_order(OrderCancelled, working, timestamp=ts, reason=working.terminal_reason)
         elif status is OrderStatus.EXPIRED:
             book.update(working, status=OrderStatus.EXPIRED, cancelled_at=ts)
-            events.emit(OrderExpired, timestamp=ts, order=working.order)
+            events.emit_order(OrderExpired, working, timestamp=ts)
         elif status is OrderStatus.REJECTED:
+            reason = working.rejection_reason or RejectionReason.INSUFFICIENT_FUNDS
             book.update(working, status=OrderStatus.REJECTED)
-            events.emit(OrderRejected, timestamp=ts, order=working.order,
-                        reason=order.rejection_reason or RejectionReason.INSUFFICIENT_FUNDS,
-                        message=working.terminal_reason)
+            events.emit_order(OrderRejected, working, timestamp=ts, reason=reason, message=working.terminal_reason)
         book.retire(working)
 
     # ------------------------------------------------------------------ links
     def _on_venue_filled(self, working: WorkingOrder, ts: datetime) -> None:
-        order = working.order
+        order = working.base
         clock = self.venue.clock
         for child_id in self.book.children.get(order.order_id, ()):
             child = self.book.working.get(child_id)
@@ -251,7 +231,7 @@ class OrderLifecycle:
                 cancelled.append(other)
         if reason == "oco":
             for other in cancelled:
-                self._cancel_children(other.order.order_id, ts, "parent " + OrderStatus.CANCELLED.value)
+                self._cancel_children(other.base.order_id, ts, "parent " + OrderStatus.CANCELLED.value)
 
     def _cancel_children(self, order_id: str, ts: datetime, reason: str) -> None:
         for child_id in self.book.children.get(order_id, ()):
@@ -261,7 +241,7 @@ class OrderLifecycle:
 
     def _cancel_dependents(self, working: WorkingOrder, ts: datetime) -> None:
         # BackBroker's Margin at execution: its OCO check, then its bracket (fuzz seed 3570).
-        order = working.order
+        order = working.base
         if order.oco_group is not None:
             self.cancel_group(self.book.oco.get(order.oco_group, []), order.order_id, ts, "oco", working.sequence)
         self._cancel_children(order.order_id, ts, "parent rejected")

@@ -1,12 +1,16 @@
 """The simulator's order book (private to the execution layer).
 
 ``OrderBook`` holds every order as the account knows it (``orders``, by id, in
-submission order), the working state of the open ones (``working``, and per
+submission order: the working record of an order that went through the book,
+the ``Order`` itself for one refused at submission or restored finished; read
+them as contracts with :meth:`OrderBook.get` and :meth:`OrderBook.all_orders`), the working state of the open ones (``working``, and per
 symbol in ``by_symbol`` with a :class:`~finbot_bt.execution.resting.RestingIndex`
 each), the links between orders (OCO groups and bracket parents' children, by
 id) and the counters that make ids and time priority deterministic. Status
-changes go through :meth:`OrderBook.update`, which applies the order status
-transition table; a finished order leaves through :meth:`OrderBook.retire`.
+changes go through :meth:`OrderBook.update` (or its hot-path siblings
+:meth:`OrderBook.accept` and :meth:`OrderBook.book_fill`), which apply the order
+status transition table and set the working record's fields: the frozen
+``Order`` is built only when read; a finished order leaves through :meth:`OrderBook.retire`.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from typing import Any
 from mypy_extensions import mypyc_attr
 
 from finbot_bt.contracts.enums import OrderSide, OrderStatus
-from finbot_bt.contracts.orders import Order, evolve_order
+from finbot_bt.contracts.orders import Order, OrderExecution
+from finbot_bt.errors import ContractError
 from finbot_bt.execution.matching import MatchState
 from finbot_bt.execution.resting import RestingIndex
-from finbot_bt.execution.working import WorkingOrder
+from finbot_bt.execution.working import ZERO, WorkingOrder
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)  # compiled: picklable (optstrategy)
@@ -42,7 +47,7 @@ class OrderBook:
     def __init__(self, simulator_id: str, retain_history: bool) -> None:
         self.simulator_id = simulator_id
         self.retain_history = retain_history
-        self.orders: dict[str, Order] = {}
+        self.orders: dict[str, Order | WorkingOrder] = {}
         self.working: dict[str, WorkingOrder] = {}
         self.by_symbol: dict[str, dict[str, WorkingOrder]] = {}
         # Price/expiry index per book; rebuilt from the book when out of sync (restore).
@@ -70,9 +75,25 @@ class OrderBook:
     def pending_quantity(self, symbol: str) -> Decimal | int:
         """Signed quantity the working orders of ``symbol`` have still to fill at the venue."""
         return sum(
-            (w.order.signed_quantity - (w.venue_filled if w.order.side is OrderSide.BUY else -w.venue_filled))
+            (w.base.signed_quantity - (w.venue_filled if w.base.side is OrderSide.BUY else -w.venue_filled))
             for w in self.by_symbol.get(symbol, {}).values()
         )
+
+    def get(self, order_id: str) -> Order | None:
+        """The order ``order_id`` as the account knows it, or None."""
+        entry = self.orders.get(order_id)
+        if entry is None or isinstance(entry, Order):
+            return entry
+        return entry.order
+
+    def status(self, order_id: str) -> OrderStatus | None:
+        """The status of order ``order_id`` (without building it), or None."""
+        entry = self.orders.get(order_id)
+        return None if entry is None else entry.status
+
+    def all_orders(self) -> list[Order]:
+        """Every order, in submission order, as the account knows it."""
+        return [e if isinstance(e, Order) else e.order for e in self.orders.values()]
 
     def record(self, order: Order) -> None:
         """Store ``order`` as the account knows it (it replaces an older version)."""
@@ -80,12 +101,11 @@ class OrderBook:
 
     def open(self, order: Order, submitted_at: datetime) -> WorkingOrder:
         """Add a SUBMITTED ``order`` as a working order: filed in its symbol's book and its links."""
-        self.orders[order.order_id] = order
         working = WorkingOrder(order, match_state(order), submitted_at, self.working_sequence)
+        self.orders[order.order_id] = working
         self.working_sequence += 1
         if order.parent_id is not None:
-            parent_order = self.orders.get(order.parent_id)
-            working.active = parent_order is not None and parent_order.status is OrderStatus.FILLED
+            working.active = self.status(order.parent_id) is OrderStatus.FILLED
         self.working[order.order_id] = working
         book = self.by_symbol.get(order.symbol)
         if book is None:
@@ -101,14 +121,58 @@ class OrderBook:
         return working
 
     def update(self, working: WorkingOrder, **changes: Any) -> None:
-        """Evolve ``working``'s order; a status change must be a legal transition."""
-        order = working.order
+        """Change fields of ``working``'s order; a status change must be a legal transition.
+
+        Only the fields that change while an order works (see ``WorkingOrder``) can change;
+        another name raises ``TypeError``, a filled quantity outside ``[0, quantity]`` ContractError.
+        """
+        unknown = set(changes) - _MUTABLE
+        if unknown:
+            raise TypeError(f"update() cannot change {sorted(unknown)}")
         target = changes.get("status")
-        if target is not None and target is not order.status:
-            order.status.transition(target)
-        new = evolve_order(order, **changes)
-        working.order = new
-        self.orders[new.order_id] = new
+        if target is not None and target is not working.status:
+            working.status.transition(target)
+        if "filled_quantity" in changes:
+            _check_filled(changes["filled_quantity"], working.base.quantity)
+        for name, value in changes.items():
+            setattr(working, name, value)
+        working.snapshot = None
+
+    def accept(self, working: WorkingOrder, ts: datetime) -> None:
+        """The order reached the venue at ``ts``: ACCEPTED (PENDING_CANCEL stays, with ``accepted_at``)."""
+        if working.status is OrderStatus.SUBMITTED:
+            working.status.transition(OrderStatus.ACCEPTED)
+            working.status = OrderStatus.ACCEPTED
+        working.accepted_at = ts
+        working.snapshot = None
+
+    def book_fill(self, working: WorkingOrder, execution: OrderExecution, ts: datetime) -> None:
+        """Add ``execution`` to ``working``'s order, reported to the account at ``ts``."""
+        previous = working.executions
+        quantity = execution.quantity
+        filled = working.filled_quantity + quantity
+        _check_filled(filled, working.base.quantity)
+        if previous:
+            # From the executions, not the previous average: that one is rounded and would drift.
+            avg = sum((e.quantity * e.price for e in previous), execution.price * quantity) / filled
+        else:
+            avg = execution.price
+        status = working.status
+        if filled >= working.base.quantity:
+            target = OrderStatus.FILLED
+        elif status is OrderStatus.ACCEPTED or status is OrderStatus.SUBMITTED:
+            target = OrderStatus.PARTIALLY_FILLED
+        else:
+            target = status
+        if target is not status:
+            status.transition(target)
+            working.status = target
+        working.filled_quantity = filled
+        working.avg_fill_price = avg
+        working.executions = (*previous, execution)
+        if target is OrderStatus.FILLED:
+            working.filled_at = ts
+        working.snapshot = None
 
     def resting_index(self, symbol: str) -> RestingIndex | None:
         """The price/expiry index of ``symbol``'s working orders (None without any)."""
@@ -122,23 +186,24 @@ class OrderBook:
 
     def retire(self, working: WorkingOrder) -> None:
         """Forget a finished working order, and its links once every member is finished."""
-        order_id = working.order.order_id
+        base = working.base
+        order_id = base.order_id
         self.working.pop(order_id, None)
         if not self.retain_history:
             self.orders.pop(order_id, None)
-        book = self.by_symbol.get(working.order.symbol)
+        book = self.by_symbol.get(base.symbol)
         if book is not None:
             book.pop(order_id, None)
-            index = self.resting.get(working.order.symbol)
+            index = self.resting.get(base.symbol)
             if index is not None:
                 index.remove(working)
             if not book:
-                del self.by_symbol[working.order.symbol]
+                del self.by_symbol[base.symbol]
         # Groups are looked up by id; drop them once every member is finished.
-        group = working.order.oco_group
+        group = base.oco_group
         if group is not None and not any(i in self.working for i in self.oco.get(group, ())):
             self.oco.pop(group, None)
-        parent_id = working.order.parent_id
+        parent_id = base.parent_id
         if parent_id is not None and parent_id not in self.working and not any(
             i in self.working for i in self.children.get(parent_id, ())
         ):
@@ -154,7 +219,19 @@ class OrderBook:
         needed = set(self.working) | set(self.children) | queued
         for members in (*self.children.values(), *self.oco.values()):
             needed.update(members)
-        return [o for o in self.orders.values() if o.status.is_open or o.order_id in needed]
+        return [o for o in self.all_orders() if o.status.is_open or o.order_id in needed]
+
+
+_MUTABLE = frozenset({"status", "filled_quantity", "avg_fill_price", "executions", "accepted_at", "filled_at",
+                      "cancelled_at", "stop_price", "limit_price", "rejection_reason", "rejection_message"})
+
+
+def _check_filled(filled: Decimal, quantity: Decimal) -> None:
+    # The one invariant a change can break (Order's constructor message).
+    if not isinstance(filled, Decimal) or not filled.is_finite() or filled < 0:
+        raise ContractError(f"Order.filled_quantity must be finite and >= 0, got {filled}")
+    if quantity.is_finite() and filled > max(quantity, ZERO):
+        raise ContractError(f"Order.filled_quantity {filled} exceeds quantity {quantity}")
 
 def match_state(order: Order) -> MatchState:
     """The matching state of a new working ``order``."""

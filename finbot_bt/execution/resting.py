@@ -39,7 +39,7 @@ BUY_LIMIT, SELL_LIMIT, BUY_STOP, SELL_STOP = 0, 1, 2, 3
 
 def _price_slot(working: WorkingOrder) -> tuple[int, Decimal] | None:
     """Which price heap an order belongs in and its key, or None to visit it every bar."""
-    if working.order.time_in_force in _ONE_BAR:
+    if working.base.time_in_force in _ONE_BAR:
         return None
     state = working.match
     kind = state.order_type
@@ -98,7 +98,7 @@ class RestingIndex:
         sequence = working.sequence
         self.members[sequence] = working
         self._file(working)
-        expire_at = working.order.expire_at
+        expire_at = working.base.expire_at
         if expire_at is not None:
             heappush(self.expiry, (expire_at, sequence, working))
 
@@ -160,7 +160,7 @@ class RestingIndex:
                     and sequence not in self.priced and sequence not in self.always):
                 self._file(working)
         for working in self.taken_expiry:
-            expire_at = working.order.expire_at
+            expire_at = working.base.expire_at
             if members.get(working.sequence) is working and expire_at is not None:
                 heappush(self.expiry, (expire_at, working.sequence, working))
         self.taken_expiry.clear()

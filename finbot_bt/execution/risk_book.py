@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
 
@@ -43,7 +43,7 @@ from finbot_bt.contracts.events import (
     OrderRejected,
     OrderSubmitted,
 )
-from finbot_bt.contracts.orders import Order
+from finbot_bt.contracts.orders import Order, OrderExecution
 from finbot_bt.execution.accounting import Portfolio
 
 ZERO = Decimal(0)
@@ -61,6 +61,9 @@ class BookSource(Protocol):
     def last_price(self, symbol: str) -> Decimal | None: ...
 
     def add_listener(self, listener: Callable[[ExecutionEvent], None]) -> None: ...
+
+    def add_record_listener(self, listener: Callable[[ExecutionEvent], None],
+                            record: Callable[[type[Any], int, Any, dict[str, Any]], None]) -> None: ...
 
     def get_order(self, order_id: str) -> Order | None: ...
 
@@ -116,7 +119,7 @@ class RiskBook:
         self.rebuild(sim)
         if self._followed is not sim:
             self._followed = sim
-            sim.add_listener(self.on_event)
+            sim.add_record_listener(self.on_event, self.on_record)
 
     def invalidate(self) -> None:
         """Forget the view; the next :meth:`attach` rebuilds it (after a restore)."""
@@ -150,6 +153,24 @@ class RiskBook:
         else:
             return
         self._dirty.add(event.order.symbol)
+
+    def on_record(self, event_type: type[Any], sequence: int, working: Any, fields: dict[str, Any]) -> None:
+        """Record listener: :meth:`on_event` for an order event not built (``working``: the order's record)."""
+        if self.sim is None or event_type is OrderAccepted:
+            return
+        order_id: str = working.order_id
+        if event_type is OrderSubmitted:
+            self._add(working.order)  # the submitted order: kept by the record since its submission
+        elif event_type is OrderFilled:
+            execution: OrderExecution = fields["execution"]
+            self._reduce(order_id, execution.quantity, drop=False)
+            if order_id in self._parent_filled:
+                self._parent_fill(order_id, working.filled_quantity)
+        elif event_type is OrderCancelled or event_type is OrderExpired or event_type is OrderRejected:
+            self._reduce(order_id, ZERO, drop=True)
+        else:
+            return
+        self._dirty.add(working.base.symbol)
 
     def _add(self, order: Order) -> None:
         key = (link_of(order), order.symbol, order.side is OrderSide.BUY)

@@ -54,7 +54,7 @@ from finbot_bt.errors import ConfigError
 from finbot_bt.execution.accounting import Portfolio
 from finbot_bt.execution.bar_matching import BarMatcher
 from finbot_bt.execution.commission import CommissionModel, NoCommission
-from finbot_bt.execution.event_bus import EventBus, EventListener
+from finbot_bt.execution.event_bus import EventBus, EventListener, RecordListener
 from finbot_bt.execution.fills import FillConfig
 from finbot_bt.execution.intake import END_OF_DAY, OrderIntake, day_end
 from finbot_bt.execution.ledger import Ledger
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from finbot_bt.contracts.risk import RiskConfig
     from finbot_bt.execution.risk import RiskEngine
 
-__all__ = ["END_OF_DAY", "EventListener", "ExecutionSimulator", "day_end"]
+__all__ = ["END_OF_DAY", "EventListener", "ExecutionSimulator", "RecordListener", "day_end"]
 
 _T = TypeVar("_T")
 
@@ -186,9 +186,22 @@ class ExecutionSimulator:
         """Call ``listener(event)`` for every event, in order."""
         self.events.listeners.append(listener)
 
+    def add_record_listener(self, listener: EventListener, record: RecordListener) -> None:
+        """Add ``listener``, which can also take order events unbuilt, through ``record``.
+
+        While every listener was added this way and no ``process_market_data`` call
+        collects, order events are not built: ``record(event_type, sequence, working,
+        fields)`` is called in the event's place, with ``working`` the order's working
+        record (read-only for listeners: its ``order`` property builds the ``Order`` the
+        event would carry, ``order_values()`` gives that order's field values, and its
+        mutable fields hold the order's state as of this event) and ``fields`` the
+        event's other fields. Otherwise ``listener`` gets every event built.
+        """
+        self.events.set_record_listener(listener, record)
+
     def remove_listener(self, listener: EventListener) -> None:
         """Stop calling ``listener``."""
-        self.events.listeners.remove(listener)
+        self.events.remove_listener(listener)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -202,7 +215,7 @@ class ExecutionSimulator:
 
     def get_order(self, order_id: str) -> Order | None:
         """The order as the account knows it, or None if never submitted."""
-        return self.book.orders.get(order_id)
+        return self.book.get(order_id)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Orders not yet finished, in submission order (optionally one symbol)."""
@@ -210,7 +223,7 @@ class ExecutionSimulator:
 
     def orders(self) -> list[Order]:
         """Every order ever submitted, in submission order."""
-        return list(self.book.orders.values())
+        return self.book.all_orders()
 
     def get_position(self, symbol: str) -> Position:
         """Position snapshot; flat for symbols never traded."""
@@ -323,6 +336,15 @@ class ExecutionSimulator:
         return self.intake.submit(order, timestamp, reference_price=reference_price, exempt=exempt,
                                   funds_price=funds_price, close_session=close_session, fixed_price=fixed_price)
 
+    def send_order(
+        self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None,
+        exempt: bool = False, funds_price: Decimal | None = None,
+        close_session: tuple[datetime, datetime] | None = None, fixed_price: Decimal | None = None,
+    ) -> None:
+        """:meth:`submit_order` without the returned snapshot: for adapters that follow orders by their events."""
+        self.intake.enter(order, timestamp, reference_price=reference_price, exempt=exempt,
+                          funds_price=funds_price, close_session=close_session, fixed_price=fixed_price)
+
     def cancel_order(self, order_id: str, timestamp: datetime) -> Order | None:
         """Request a cancel at ``timestamp``; the outcome arrives as an event.
 
@@ -352,19 +374,31 @@ class ExecutionSimulator:
         events = self.events
         outer = events.start_collecting(collected)
         try:
-            self.ledger.start_batch()
-            matcher = self.matcher
-            matcher.run(timestamp, bars, repeated)
-            mark_to_market = self.portfolio.mark_to_market
-            for symbol, bar in bars.items():
-                mark_to_market(symbol, bar.close)
-            market.record(bars, matcher.stale)
-            gate = self.gate
-            if gate.risk is not None:  # the gate only watches equity for a risk engine
-                gate.after_bar(timestamp)
+            self._match_and_mark(timestamp, bars, repeated)
         finally:
             events.stop_collecting(outer, collected)
         return collected
+
+    def step_market_data(
+        self, timestamp: datetime, prices: Mapping[str, Bar | Decimal], *, repeated: Collection[str] = (),
+    ) -> None:
+        """:meth:`process_market_data` without collecting its events: for adapters whose listener follows them."""
+        market = self.market
+        bars = market.coerce_bars(timestamp, prices)
+        self.venue.advance_clock(timestamp)
+        self._match_and_mark(timestamp, bars, repeated)
+
+    def _match_and_mark(self, timestamp: datetime, bars: dict[str, Bar], repeated: Collection[str]) -> None:
+        self.ledger.start_batch()
+        matcher = self.matcher
+        matcher.run(timestamp, bars, repeated)
+        mark_to_market = self.portfolio.mark_to_market
+        for symbol, bar in bars.items():
+            mark_to_market(symbol, bar.close)
+        self.market.record(bars, matcher.stale)
+        gate = self.gate
+        if gate.risk is not None:  # the gate only watches equity for a risk engine
+            gate.after_bar(timestamp)
 
     def advance_time(self, timestamp: datetime) -> list[ExecutionEvent]:
         """Move the clock without market data, delivering due actions."""

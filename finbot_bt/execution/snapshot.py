@@ -110,7 +110,7 @@ def snapshot_simulator(
 
 def _stored_orders(sim: ExecutionSimulator, history: bool) -> list[Order]:
     if history:
-        return list(sim.book.orders.values())
+        return sim.book.all_orders()
     return sim.book.referenced_orders({a.order_id for a in sim.queue})
 
 
@@ -146,7 +146,7 @@ def _position(pos: PositionState) -> JsonDict:
 def _working(w: WorkingOrder) -> JsonDict:
     m = w.match
     return {
-        "order_id": w.order.order_id,
+        "order_id": w.base.order_id,
         "match": {
             "side": m.side.value, "order_type": m.order_type.value,
             "stop": encode_optional_decimal(m.stop), "limit": encode_optional_decimal(m.limit),
@@ -265,7 +265,7 @@ def _restore(data: JsonDict) -> ExecutionSimulator:
     for record in data["orders"]:
         order = decode_order(record)
         orders[order.order_id] = order
-    sim.book.orders = orders
+    sim.book.orders = dict(orders)  # working orders get their records below
     _restore_working(sim, data, orders)
     sim.book.children = {k: list(v) for k, v in data["children"].items()}
     sim.book.oco = {k: list(v) for k, v in data["oco"].items()}
@@ -328,6 +328,7 @@ def _restore_working(sim: ExecutionSimulator, data: JsonDict, orders: dict[str, 
         if order_id in sim.book.working:
             raise CheckpointError(f"working order {order_id!r} appears twice")
         sim.book.working[order_id] = working
+        sim.book.orders[order_id] = working
         book = by_symbol.get(order.symbol)
         if book is None:
             raise CheckpointError(f"symbol {order.symbol!r} of working order {order_id!r} is not in book_symbols")

@@ -72,9 +72,9 @@ class TradingGate:
         if invalid is not None:
             return invalid
         if order.parent_id is not None:
-            parent = self.book.orders.get(order.parent_id)
+            parent = self.book.status(order.parent_id)
             # A child of a filled parent is active at once (BackBroker never activates it).
-            if parent is None or (parent.status.is_terminal and parent.status is not OrderStatus.FILLED):
+            if parent is None or (parent.is_terminal and parent is not OrderStatus.FILLED):
                 return (RejectionReason.PARENT_INACTIVE,
                         f"parent order {order.parent_id!r} is unknown or no longer working")
         if self.bypass:

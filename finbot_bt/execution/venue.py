@@ -181,8 +181,9 @@ class Venue:
     def _deliver(self, action: PendingAction, handler: VenueHandler) -> None:
         working = self.book.working.get(action.order_id)
         if working is None:
-            order = self.book.orders.get(action.order_id)
-            if action.kind is ActionKind.CANCEL and order is not None and order.status is OrderStatus.FILLED:
+            if action.kind is ActionKind.CANCEL and self.book.status(action.order_id) is OrderStatus.FILLED:
+                order = self.book.get(action.order_id)
+                assert order is not None
                 handler.cancel_too_late(order, action.due_time)
             return
         ts = action.due_time
