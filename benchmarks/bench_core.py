@@ -9,7 +9,8 @@ Run from the repository root::
 Measures, on one core:
 
 1. ``round_trips``: submit -> fill round trips through ``ExecutionSimulator``
-   alone. The issue's configuration is the NORMAL latency profile with every
+   alone, through the public calls (``api``) and the way an adapter drives it
+   (``records``: events reach a record listener unbuilt). The issue's configuration is the NORMAL latency profile with every
    risk rule on (position, exposure, drawdown, order size, rate limit, all
    sized never to refuse); NORMAL without risk and instant without risk (what
    ``FinbotBroker()`` runs) are measured too. Each bar opens one second after
@@ -76,6 +77,9 @@ class _EventCounter:
     def __call__(self, event: object) -> None:
         self.count += 1
 
+    def record(self, event_type: type[Any], sequence: int, working: Any, fields: dict[str, Any]) -> None:
+        self.count += 1
+
 
 def _bars(count: int) -> list[tuple[datetime, Bar]]:
     rng = random.Random(7)
@@ -97,8 +101,14 @@ def _bars(count: int) -> list[tuple[datetime, Bar]]:
 
 
 def bench_round_trips(bars: int, orders_per_bar: int, repeat: int, latency: str = "normal",
-                      risk: RiskConfig | None = None) -> dict[str, Any]:
-    """Submit ``orders_per_bar`` market orders at each bar's close; they fill on the next bar."""
+                      risk: RiskConfig | None = None, path: str = "api") -> dict[str, Any]:
+    """Submit ``orders_per_bar`` market orders at each bar's close; they fill on the next bar.
+
+    ``path="api"``: ``submit_order`` and ``process_market_data``, which return the order and
+    the events built, with a listener counting events. ``path="records"``: what an adapter
+    runs (``FinbotBroker`` does): ``send_order``, ``step_market_data`` and a record listener,
+    so order events reach it unbuilt (see ``ExecutionSimulator.add_record_listener``).
+    """
     data = _bars(bars + 1)
     quantity = Decimal(1)
 
@@ -108,20 +118,25 @@ def bench_round_trips(bars: int, orders_per_bar: int, repeat: int, latency: str 
         first_time, first_bar = data[0]
         sim.process_market_data(first_time, {"AAA": first_bar})
         counter = _EventCounter()
-        sim.add_listener(counter)
+        if path == "records":
+            sim.add_record_listener(counter, counter.record)
+            submit, step = sim.send_order, sim.step_market_data
+        else:
+            sim.add_listener(counter)
+            submit, step = sim.submit_order, sim.process_market_data  # type: ignore[assignment]
         n = 0
         started = time.perf_counter()
         for i in range(bars):
             now = data[i][0]
             for _ in range(orders_per_bar):
                 n += 1
-                sim.submit_order(
+                submit(
                     Order(order_id=f"o{n}", symbol="AAA", side=sides[n & 1], order_type=OrderType.MARKET,
                           quantity=quantity),
                     now,
                 )
             close_time, bar = data[i + 1]
-            sim.process_market_data(close_time, {"AAA": bar})
+            step(close_time, {"AAA": bar})
         elapsed = time.perf_counter() - started
         filled = sum(1 for o in sim.orders() if o.status.value == "filled")
         if filled != bars * orders_per_bar:
@@ -135,6 +150,7 @@ def bench_round_trips(bars: int, orders_per_bar: int, repeat: int, latency: str 
     return {
         "latency": latency,
         "risk": "all rules" if risk is not None else "none",
+        "path": path,
         "bars": bars,
         "orders_per_bar": orders_per_bar,
         "round_trips": trips,
@@ -239,13 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"finbot_bt core benchmarks  python {results['machine']['python']}  {results['machine']['platform']}")
 
     trips = []
-    for latency, risk in (("normal", ALL_RULES), ("normal", None), ("instant", None)):
-        trips.append(bench_round_trips(bars, 1, repeat, latency, risk))
-        trips.append(bench_round_trips(max(1, bars // 10), 10, repeat, latency, risk))
+    for latency, risk, path in (("normal", ALL_RULES, "api"), ("normal", None, "api"), ("instant", None, "api"),
+                                ("normal", ALL_RULES, "records"), ("instant", None, "records")):
+        trips.append(bench_round_trips(bars, 1, repeat, latency, risk, path))
+        trips.append(bench_round_trips(max(1, bars // 10), 10, repeat, latency, risk, path))
     results["round_trips"] = trips
     print("\nsubmit->fill round trips (the first two lines are the issue's configuration)")
     for r in trips:
-        print(f"  {r['latency']:>7} latency, risk {r['risk']:9}  {r['orders_per_bar']:>2} order(s)/bar  "
+        print(f"  {r['latency']:>7} latency, risk {r['risk']:9} {r['path']:>7}  {r['orders_per_bar']:>2} order(s)/bar  "
               f"{r['round_trips']:>7} trips  {r['round_trips_per_second']:>10,.0f} trips/s  "
               f"{r['events_per_second']:>10,.0f} events/s  {r['us_per_round_trip']:6.2f} us/trip")
     print(f"  targets: >= {ROUND_TRIP_TARGET_ISSUE_2:,} (issue 2), >= {ROUND_TRIP_TARGET_ISSUE_6:,} (issue 6)")

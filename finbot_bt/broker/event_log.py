@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import MISSING, fields
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, ClassVar, TypeVar, overload
 
 from finbot_bt.contracts.events import (
@@ -93,6 +93,11 @@ def _unchecked(cls: type[Any]) -> Callable[[Sequence[Any]], Any]:
 
 
 _DEFAULTS = tuple({f.name: f.default for f in fields(cls) if f.default is not MISSING} for cls in KINDS)
+
+
+# An order event's own fields after ``timestamp`` and ``sequence``, read from the fields it was emitted with.
+_REST = tuple(itemgetter(*own[2:]) if len(own) > 2 else None for own in _OWN)
+assert all(own[:2] == ("timestamp", "sequence") for own in _OWN)
 
 
 _build_execution = _unchecked(OrderExecution)
@@ -182,14 +187,20 @@ class EventLog(Sequence[ExecutionEvent]):
             return
         values = self._values
         values.append(kind)
-        defaults = _DEFAULTS[kind]
-        for name in _OWN[kind]:
-            if name == "sequence":
-                values.append(sequence)
-            elif name in event_fields:
-                values.append(event_fields[name])
+        values.append(event_fields["timestamp"])
+        values.append(sequence)
+        rest = _REST[kind]
+        if rest:
+            try:
+                own = rest(event_fields)
+            except KeyError:  # a field left to its default
+                defaults = _DEFAULTS[kind]
+                own = tuple(event_fields[name] if name in event_fields else defaults[name]
+                            for name in _OWN[kind][2:])
+            if len(_OWN[kind]) == 3:
+                values.append(own)
             else:
-                values.append(defaults[name])
+                values.extend(own)
         if kind == FILLED:
             values.extend(_execution_values(event_fields["execution"]))
         values.extend(working.order_values())

@@ -1,17 +1,17 @@
 """The simulator's order book (private to the execution layer).
 
 ``OrderBook`` holds every order as the account knows it (``orders``, by id, in
-submission order: the working record of an order that went through the book,
-the ``Order`` itself for one refused at submission or restored finished; read
-them as contracts with :meth:`OrderBook.get` and :meth:`OrderBook.all_orders`), the working state of the open ones (``working``, and per
-symbol in ``by_symbol`` with a :class:`~finbot_bt.execution.resting.RestingIndex`
-each), the links between orders (OCO groups and bracket parents' children, by
-id) and the counters that make ids and time priority deterministic. Status
-changes go through :meth:`OrderBook.update` (or its hot-path siblings
-:meth:`OrderBook.accept` and :meth:`OrderBook.book_fill`), which apply the order
-status transition table and set the working record's fields: the frozen
-``Order`` is built only when read; a finished order leaves through :meth:`OrderBook.retire`.
-"""
+submission order: the working record of an open order, the ``Order`` itself
+for a finished one or one refused at submission; read them as contracts with
+:meth:`OrderBook.get` and :meth:`OrderBook.all_orders`), the working state of
+the open ones (``working``, and per symbol in ``by_symbol`` with a
+:class:`~finbot_bt.execution.resting.RestingIndex` each), the links between
+orders (OCO groups and bracket parents' children, by id) and the counters that
+make ids and time priority deterministic. Status changes go through
+:meth:`OrderBook.update` (or its hot-path siblings :meth:`OrderBook.accept` and
+:meth:`OrderBook.book_fill`), which apply the order status transition table and
+set the working record's fields: the frozen ``Order`` is built only when read.
+A finished order leaves through :meth:`OrderBook.retire`."""
 
 from __future__ import annotations
 
@@ -191,6 +191,9 @@ class OrderBook:
         self.working.pop(order_id, None)
         if not self.retain_history:
             self.orders.pop(order_id, None)
+        else:
+            # Kept as the contract: a finished order's record would keep its matching state alive too.
+            self.orders[order_id] = working.order
         book = self.by_symbol.get(base.symbol)
         if book is not None:
             book.pop(order_id, None)
