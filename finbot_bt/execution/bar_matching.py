@@ -130,7 +130,7 @@ class BarMatcher:
         lifecycle.in_pass = True
         try:
             for working in expired:
-                expire_at = working.base.expire_at
+                expire_at = working.expire_at
                 when = stale_times.get(working.base.symbol, now)
                 if (expire_at is not None and when > expire_at and working.terminal is None
                         and working.live_from is not None):
@@ -151,7 +151,7 @@ class BarMatcher:
             order = working.base
             bar = bars[order.symbol]
             open_time = open_times[order.symbol]
-            expire_at = order.expire_at
+            expire_at = working.expire_at
             if expire_at is not None and bar.timestamp > expire_at and working.live_from is not None:
                 self.lifecycle.terminate(working, OrderStatus.EXPIRED, bar.timestamp, "expired")
                 continue

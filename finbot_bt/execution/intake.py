@@ -97,9 +97,7 @@ class OrderIntake:
                                     rejection_message=message)
             self._reject(order, rejected, ts, reason, message)
             return rejected
-        order = evolve_order(order, created_at=created_at, expire_at=expire_at, status=OrderStatus.SUBMITTED,
-                             submitted_at=ts)
-        working = self.book.open(order, ts)
+        working = self.book.open(order, ts, created_at, expire_at)  # SUBMITTED (the Order is built on read)
         working.reference_price = reference_price
         if fixed_price is not None and order.order_type is OrderType.MARKET:
             working.fixed_price = fixed_price
@@ -110,7 +108,7 @@ class OrderIntake:
         if venue.arrives_now():
             # Zero submission latency and nothing in flight: the queue would hand this
             # arrival straight back; deliver it, then whatever it set in motion.
-            venue.arrive(self.book.working.get(order.order_id), ts, self.lifecycle)
+            venue.arrive(working, ts, self.lifecycle)
             if venue.queue:
                 venue.drain(ts, self.lifecycle)
         else:

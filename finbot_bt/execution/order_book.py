@@ -99,9 +99,23 @@ class OrderBook:
         """Store ``order`` as the account knows it (it replaces an older version)."""
         self.orders[order.order_id] = order
 
-    def open(self, order: Order, submitted_at: datetime) -> WorkingOrder:
-        """Add a SUBMITTED ``order`` as a working order: filed in its symbol's book and its links."""
+    def open(self, order: Order, submitted_at: datetime, created_at: datetime | None = None,
+             expire_at: datetime | None = None) -> WorkingOrder:
+        """File ``order`` as a working order, SUBMITTED at ``submitted_at``: in its symbol's book and its links.
+
+        A NEW ``order`` takes ``created_at`` and ``expire_at`` (its own if None) as it enters;
+        one already SUBMITTED is filed as it is."""
         working = WorkingOrder(order, match_state(order), submitted_at, self.working_sequence)
+        if order.status is not OrderStatus.SUBMITTED:
+            order.status.transition(OrderStatus.SUBMITTED)
+            working.status = OrderStatus.SUBMITTED
+            working.snapshot = None
+        if created_at is not None:
+            working.created_at = created_at
+            working.snapshot = None
+        if expire_at is not None:
+            working.expire_at = expire_at
+            working.snapshot = None
         self.orders[order.order_id] = working
         self.working_sequence += 1
         if order.parent_id is not None:

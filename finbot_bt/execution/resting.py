@@ -98,7 +98,7 @@ class RestingIndex:
         sequence = working.sequence
         self.members[sequence] = working
         self._file(working)
-        expire_at = working.base.expire_at
+        expire_at = working.expire_at
         if expire_at is not None:
             heappush(self.expiry, (expire_at, sequence, working))
 
@@ -160,7 +160,7 @@ class RestingIndex:
                     and sequence not in self.priced and sequence not in self.always):
                 self._file(working)
         for working in self.taken_expiry:
-            expire_at = working.base.expire_at
+            expire_at = working.expire_at
             if members.get(working.sequence) is working and expire_at is not None:
                 heappush(self.expiry, (expire_at, working.sequence, working))
         self.taken_expiry.clear()

@@ -41,8 +41,9 @@ class WorkingOrder:
     contract that change while it works: ``status``, ``filled_quantity``,
     ``avg_fill_price``, ``executions``, the ``accepted_at``/``filled_at``/
     ``cancelled_at`` times, the trailing ``stop_price``/``limit_price`` and the
-    rejection). ``base`` is the order as it entered the book; its other fields
-    never change. The frozen :class:`~finbot_bt.contracts.orders.Order` is
+    rejection) and the ones set as it enters the book (``created_at``,
+    ``expire_at``, ``submitted_at``). ``base`` is the order as it was submitted;
+    its other fields never change. The frozen :class:`~finbot_bt.contracts.orders.Order` is
     built only when someone reads :attr:`order` (and kept until the next change),
     not at every transition. Changes go through the order book
     (:meth:`~finbot_bt.execution.order_book.OrderBook.update` and its
@@ -65,7 +66,9 @@ class WorkingOrder:
         "cancelled_at",
         "close_after",
         "commission_charged",
+        "created_at",
         "executions",
+        "expire_at",
         "filled_at",
         "filled_quantity",
         "fixed_price",
@@ -96,6 +99,8 @@ class WorkingOrder:
         self.accepted_at = order.accepted_at
         self.filled_at = order.filled_at
         self.cancelled_at = order.cancelled_at
+        self.created_at = order.created_at
+        self.expire_at = order.expire_at
         self.stop_price = order.stop_price
         self.limit_price = order.limit_price
         self.rejection_reason = order.rejection_reason
@@ -130,7 +135,8 @@ class WorkingOrder:
                 avg_fill_price=self.avg_fill_price, executions=self.executions, accepted_at=self.accepted_at,
                 filled_at=self.filled_at, cancelled_at=self.cancelled_at, stop_price=self.stop_price,
                 limit_price=self.limit_price, rejection_reason=self.rejection_reason,
-                rejection_message=self.rejection_message)
+                rejection_message=self.rejection_message, created_at=self.created_at, expire_at=self.expire_at,
+                submitted_at=self.submitted_at)
         return snapshot
 
     @property
@@ -142,8 +148,8 @@ class WorkingOrder:
         (what :attr:`order` would hold, without building it)."""
         b = self.base
         return (b.order_id, b.symbol, b.side, b.order_type, b.quantity, self.limit_price, self.stop_price,
-                b.trail_amount, b.trail_percent, b.time_in_force, b.expire_at, self.status, self.filled_quantity,
-                self.avg_fill_price, b.created_at, b.submitted_at, self.accepted_at, self.filled_at,
+                b.trail_amount, b.trail_percent, b.time_in_force, self.expire_at, self.status, self.filled_quantity,
+                self.avg_fill_price, self.created_at, self.submitted_at, self.accepted_at, self.filled_at,
                 self.cancelled_at, self.rejection_reason, self.rejection_message, b.oco_group, b.parent_id,
                 b.version)
 
