@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from finbot_bt.contracts import Order, OrderStatus
+from finbot_bt.contracts import ExecutionEvent, Order, OrderStatus
 from finbot_bt.errors import InvalidStateTransition
 from finbot_bt.execution.order_book import OrderBook
-from tests.factories import T0, order
+from finbot_bt.execution.simulator import ExecutionSimulator
+from tests.factories import DAY, T0, bar, order
 
 
 def _submitted(**kwargs: Any) -> Order:
@@ -99,3 +100,19 @@ def test_order_book_when_history_is_off_then_referenced_orders_keep_only_what_is
     book.retire(queued)
     kept = [o.order_id for o in book.referenced_orders({"queued"})]
     assert kept == ["open", "queued"]
+
+
+def test_order_book_when_order_retires_unread_then_kept_as_values_and_rebuilt_equal_once_read() -> None:
+    sim = ExecutionSimulator(Decimal(100_000), seed=1)
+    built: list[ExecutionEvent] = []
+    sim.add_record_listener(built.append, lambda *args: None)  # order events reach nobody built
+    sim.submit_order(order(order_id="a", quantity=10), T0)
+    sim.step_market_data(T0 + DAY, {"SPY": bar(100, 101, 99, 100, T0 + DAY)})
+    entry = sim.book.orders["a"]
+    assert isinstance(entry, tuple), "a finished order nobody read is kept as its values"
+    assert sim.book.status("a") is OrderStatus.FILLED
+    done = sim.get_order("a")
+    assert done is not None and done.status is OrderStatus.FILLED and done.filled_quantity == Decimal(10)
+    assert done == Order(**{f.name: getattr(done, f.name) for f in fields(Order)})  # a valid contract
+    assert sim.get_order("a") is done and sim.book.orders["a"] is done, "built once, then kept"
+    assert sim.orders() == [done] and built == []

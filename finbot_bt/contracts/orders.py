@@ -9,7 +9,7 @@ typed rejection event instead of an exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -300,4 +300,22 @@ def trusted_order(
     """
     order: Order = evolve_order(_BLANK_ORDER, order_id=order_id, symbol=symbol, side=side,
                                 order_type=order_type, quantity=quantity, **optional)
+    return order
+
+
+_order_setters = tuple(getattr(Order, name).__set__ for name in _ORDER_FIELDS)
+
+
+def order_from_fields(values: Sequence[Any]) -> Order:
+    """Build an :class:`Order` from its field values, in field order, without re-running validation.
+
+    For the execution layer, which keeps a finished order as the values of an
+    order it validated (every value is one an ``Order`` held). Anyone else:
+    use ``Order(...)``.
+    """
+    if len(values) != len(_order_setters):
+        raise ContractError(f"an Order has {len(_order_setters)} fields, got {len(values)} values")
+    order = object.__new__(Order)
+    for setter, value in zip(_order_setters, values, strict=True):
+        setter(order, value)
     return order

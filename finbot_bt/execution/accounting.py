@@ -48,7 +48,7 @@ class PositionState:
 
 def split_fill(position_quantity: Decimal, signed_quantity: Decimal) -> tuple[Decimal, Decimal]:
     """Split a signed fill into (closed, opened) parts, both signed like the fill."""
-    if position_quantity == 0 or (position_quantity > 0) == (signed_quantity > 0):
+    if position_quantity == ZERO or (position_quantity > ZERO) == (signed_quantity > ZERO):
         return ZERO, signed_quantity
     if abs(signed_quantity) <= abs(position_quantity):
         return signed_quantity, ZERO
@@ -61,9 +61,9 @@ def updated_position(
 ) -> tuple[Decimal, Decimal]:
     """New (quantity, average price) after a fill; average price is 0 when flat."""
     new_quantity = quantity + signed_quantity
-    if new_quantity == 0:
+    if new_quantity == ZERO:
         return ZERO, ZERO
-    if quantity == 0 or (quantity > 0) != (new_quantity > 0):
+    if quantity == ZERO or (quantity > ZERO) != (new_quantity > ZERO):
         return new_quantity, price  # opened fresh or reversed
     if abs(new_quantity) > abs(quantity):
         return new_quantity, (avg_price * quantity + price * signed_quantity) / new_quantity
@@ -149,30 +149,30 @@ class Portfolio:
         cash = self.cash
         pnl = ZERO
         commission = ZERO
-        if closed != 0:
+        if closed != ZERO:
             pnl = -closed * (price - pos.avg_price) * inst.multiplier
             cash += closing_cash(inst, closed, pos.avg_price, price) - commission_closed
             commission += commission_closed
             if futures:
                 cash += -closed * (price - pos.adjbase) * inst.multiplier
         refused = False
-        if opened != 0:
+        if opened != ZERO:
             trial = cash - opening_cash(inst, opened, price) - commission_opened
-            if refuse_unfunded and trial < 0:
+            if refuse_unfunded and trial < ZERO:
                 refused = True
                 opened = ZERO
             else:
                 if futures:
                     remaining = pos.quantity + closed  # contracts kept from before
-                    if remaining != 0:
+                    if remaining != ZERO:
                         trial += remaining * (price - pos.adjbase) * inst.multiplier
                 cash = trial
                 commission += commission_opened
                 pos.adjbase = price
         executed = closed + opened
-        if executed != 0:
+        if executed != ZERO:
             pos.quantity, pos.avg_price = updated_position(pos.quantity, pos.avg_price, executed, price)
-            if pos.quantity == 0:
+            if pos.quantity == ZERO:
                 pos.adjbase = ZERO
             pos.realized_pnl += pnl
             pos.commission += commission
@@ -183,7 +183,7 @@ class Portfolio:
         """Settle a futures-like position's P&L to ``close`` (no-op for stocks)."""
         inst = self.instruments.get(symbol)
         pos = self.positions.get(symbol)
-        if inst is None or inst.margin is None or pos is None or pos.quantity == 0:
+        if inst is None or inst.margin is None or pos is None or pos.quantity == ZERO:
             return
         self.cash += pos.quantity * (close - pos.adjbase) * inst.multiplier
         pos.adjbase = close
@@ -191,7 +191,7 @@ class Portfolio:
     def position_value(self, symbol: str, price: Decimal) -> Decimal:
         """Value of one position at ``price`` (signed for stock shorts)."""
         pos = self.positions.get(symbol)
-        if pos is None or pos.quantity == 0:
+        if pos is None or pos.quantity == ZERO:
             return ZERO
         inst = self.instrument(symbol)
         if inst.margin is not None:
@@ -202,6 +202,6 @@ class Portfolio:
         """Cash plus every position valued at ``prices`` (a held symbol without a price raises KeyError)."""
         total = self.cash
         for symbol, pos in self.positions.items():
-            if pos.quantity != 0:
+            if pos.quantity != ZERO:
                 total += self.position_value(symbol, prices[symbol])
         return total

@@ -169,7 +169,7 @@ class BarMatcher:
                 if live_from is None or not working.active or (
                         working.match.order_type is OrderType.MARKET and working.fixed_price is None
                         and not self.fill.market_at_last_close and not self.fill.market_on_repeated_bar
-                        and bar.timestamp <= live_from and working.venue_filled == 0):
+                        and bar.timestamp <= live_from and working.venue_filled == ZERO):
                     continue
             elif live_from is None or live_from > open_time or not working.active:
                 continue
@@ -203,12 +203,12 @@ class BarMatcher:
                 quantity = cap.available(working.order, remaining, match.price, source, used)
             if order.time_in_force is TimeInForce.FOK and quantity < remaining:
                 quantity = ZERO
-            if quantity > 0:
+            if quantity > ZERO:
                 price: Decimal | None = match.price
                 if match.slippable:
                     price = self.slippage.apply(order.side, match.price, match.bound, quantity, bar,
                                                 at_open=match.at_open, limit=match.limit)
-                    if price is not None and not price > 0:
+                    if price is not None and not price > ZERO:
                         price = None  # slipped through zero (allow_outside_bar): no fill on this bar
                 if price is not None:
                     used += quantity
@@ -224,11 +224,11 @@ class BarMatcher:
                     self.lifecycle.venue_fill(working, VenueFill(quantity=quantity, price=price,
                                                                  requested_price=match.price, timestamp=fill_time,
                                                                  liquidity=liquidity))
-        if working.terminal is None and working.venue_remaining > 0:
+        if working.terminal is None and working.venue_remaining > ZERO:
             if trails and state.trail_adjust(bar.close):
                 self.book.update(working, stop_price=state.stop, limit_price=state.limit)
             if order.time_in_force in _ONE_BAR:
-                reason = "unfilled remainder of an IOC order" if filled > 0 else "not fillable at once"
+                reason = "unfilled remainder of an IOC order" if filled > ZERO else "not fillable at once"
                 self.lifecycle.terminate(working, OrderStatus.CANCELLED, bar.timestamp, reason)
         return used
 

@@ -35,7 +35,7 @@ from finbot_bt.execution.lifecycle import OrderLifecycle
 from finbot_bt.execution.order_book import OrderBook
 from finbot_bt.execution.trading_gate import TradingGate
 from finbot_bt.execution.venue import Venue
-from finbot_bt.execution.working import WorkingOrder
+from finbot_bt.execution.working import ZERO, WorkingOrder
 
 END_OF_DAY = time(23, 59, 59, 999999)
 
@@ -127,7 +127,7 @@ class OrderIntake:
             # A bracket that cannot place one of its exits is not entered at all (BackBroker
             # cancels the whole bracket): never leave the entry working unprotected.
             parent = book.working.get(order.parent_id)
-            if parent is not None and parent.terminal is None and parent.venue_filled == 0:
+            if parent is not None and parent.terminal is None and parent.venue_filled == ZERO:
                 lifecycle.terminate(parent, OrderStatus.CANCELLED, ts, "bracket child rejected")
 
     def cancel(self, order_id: str, ts: datetime) -> Order | None:

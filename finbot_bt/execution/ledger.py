@@ -61,12 +61,12 @@ class Ledger:
 
     def positions(self) -> dict[str, Position]:
         """Snapshots of every non-flat position."""
-        return {s: p.snapshot() for s, p in self.portfolio.positions.items() if p.quantity != 0}
+        return {s: p.snapshot() for s, p in self.portfolio.positions.items() if p.quantity != ZERO}
 
     def holds(self, symbol: str) -> bool:
         """True if the position in ``symbol`` is not flat."""
         pos = self.portfolio.positions.get(symbol)
-        return pos is not None and pos.quantity != 0
+        return pos is not None and pos.quantity != ZERO
 
     def equity(self, last_prices: Mapping[str, Decimal], prices: Mapping[str, Decimal] | None) -> Decimal:
         """Cash plus positions at ``prices``, else at ``last_prices``; MarketDataError without any price."""
@@ -108,14 +108,14 @@ class Ledger:
         signed = order.signed_quantity
         closed, opened = split_fill(quantity, signed)
         first = True
-        if closed != 0:
+        if closed != ZERO:
             cash += closing_cash(inst, closed, avg, price)
             cash -= self.commission.commission(abs(closed), price, inst, True)
             first = False
-        if opened != 0:
+        if opened != ZERO:
             cash -= opening_cash(inst, opened, price)
             cash -= self.commission.commission(abs(opened), price, inst, first)
-        if cash < 0:
+        if cash < ZERO:
             return (RejectionReason.INSUFFICIENT_FUNDS,
                     f"insufficient funds: {order.side.value} {order.quantity} {order.symbol} at "
                     f"{price} needs more than the available cash (short by {-cash})")
@@ -139,10 +139,10 @@ class Ledger:
         signed = quantity if side is OrderSide.BUY else -quantity
         closed, opened = split_fill(pos.quantity, signed)
         comm_closed = comm_opened = ZERO
-        if closed != 0:
+        if closed != ZERO:
             comm_closed = self.commission.commission(abs(closed), price, inst, first)
             first = False
-        if opened != 0:
+        if opened != ZERO:
             comm_opened = self.commission.commission(abs(opened), price, inst, first)
         for value in (comm_closed, comm_opened):  # checked before anything is booked
             if not isinstance(value, Decimal) or not value.is_finite() or value < 0:

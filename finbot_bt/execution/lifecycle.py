@@ -34,7 +34,7 @@ from finbot_bt.execution.ledger import Ledger
 from finbot_bt.execution.market_view import MarketView
 from finbot_bt.execution.order_book import OrderBook
 from finbot_bt.execution.venue import Venue
-from finbot_bt.execution.working import VenueFill, WorkingOrder
+from finbot_bt.execution.working import ZERO, VenueFill, WorkingOrder
 
 _FILLED = OrderStatus.FILLED.value
 _TRAILING = (OrderType.TRAILING_STOP, OrderType.TRAILING_STOP_LIMIT)
@@ -93,7 +93,7 @@ class OrderLifecycle:
         booking, comm_closed, _, pos = self.ledger.book_fill(order.symbol, order.side, fill.quantity, fill.price,
                                                              not working.commission_charged)
         executed = booking.closed + booking.opened
-        if executed != 0:
+        if executed != ZERO:
             working.commission_charged = True
             execution = trusted_execution(
                 f"{order.order_id}-{len(working.executions) + 1}", abs(executed), fill.price, booking.commission,
@@ -106,7 +106,7 @@ class OrderLifecycle:
                              position_quantity=pos.quantity,
                              position_avg_price=pos.avg_price, requested_price=fill.requested_price)
         if booking.opening_refused:
-            if executed != 0 and order.oco_group is not None:
+            if executed != ZERO and order.oco_group is not None:
                 # BackBroker checks the OCO group after the partial execution's notification, before
                 # the Margin of the refused opening part (its _execute; fuzz seed 4441).
                 self.cancel_group(self.book.oco.pop(order.oco_group, []), order.order_id, ts, "oco",
@@ -129,7 +129,7 @@ class OrderLifecycle:
         """``working`` traded at the venue; its report travels to the account."""
         working.venue_filled += fill.quantity
         working.in_flight_reports += 1
-        if working.venue_remaining <= 0:
+        if working.venue_remaining <= ZERO:
             working.terminal = _FILLED
         latency = self.venue.draw_fill_latency()
         order = working.base

@@ -34,6 +34,9 @@ from mypy_extensions import mypyc_attr
 from finbot_bt.contracts.enums import OrderSide, OrderType
 from finbot_bt.contracts.market import Bar
 
+ZERO = Decimal(0)
+
+
 ONE = Decimal(1)
 
 
@@ -97,7 +100,7 @@ class MatchState:
 
     def trail_adjust(self, close: Decimal) -> bool:
         """Ratchet a trailing stop toward ``close``; return True if it moved."""
-        if self.trail_amount is not None and self.trail_amount != 0:
+        if self.trail_amount is not None and self.trail_amount != ZERO:
             distance = self.trail_amount
         elif self.trail_percent is not None:
             distance = close * self.trail_percent

@@ -1,8 +1,9 @@
 """The simulator's order book (private to the execution layer).
 
 ``OrderBook`` holds every order as the account knows it (``orders``, by id, in
-submission order: the working record of an open order, the ``Order`` itself
-for a finished one or one refused at submission; read them as contracts with
+submission order: the working record of an open order; a finished one as its
+``Order``, or as that order's field values until someone reads it; one refused
+at submission as its ``Order``; read them as contracts with
 :meth:`OrderBook.get` and :meth:`OrderBook.all_orders`), the working state of
 the open ones (``working``, and per symbol in ``by_symbol`` with a
 :class:`~finbot_bt.execution.resting.RestingIndex` each), the links between
@@ -22,7 +23,7 @@ from typing import Any
 from mypy_extensions import mypyc_attr
 
 from finbot_bt.contracts.enums import OrderSide, OrderStatus
-from finbot_bt.contracts.orders import Order, OrderExecution
+from finbot_bt.contracts.orders import Order, OrderExecution, order_from_fields
 from finbot_bt.errors import ContractError
 from finbot_bt.execution.matching import MatchState
 from finbot_bt.execution.resting import RestingIndex
@@ -47,7 +48,7 @@ class OrderBook:
     def __init__(self, simulator_id: str, retain_history: bool) -> None:
         self.simulator_id = simulator_id
         self.retain_history = retain_history
-        self.orders: dict[str, Order | WorkingOrder] = {}
+        self.orders: dict[str, Order | WorkingOrder | tuple[Any, ...]] = {}
         self.working: dict[str, WorkingOrder] = {}
         self.by_symbol: dict[str, dict[str, WorkingOrder]] = {}
         # Price/expiry index per book; rebuilt from the book when out of sync (restore).
@@ -84,16 +85,29 @@ class OrderBook:
         entry = self.orders.get(order_id)
         if entry is None or isinstance(entry, Order):
             return entry
-        return entry.order
+        if isinstance(entry, WorkingOrder):
+            return entry.order
+        order = self.orders[order_id] = order_from_fields(entry)  # built once, when first read
+        return order
 
     def status(self, order_id: str) -> OrderStatus | None:
         """The status of order ``order_id`` (without building it), or None."""
         entry = self.orders.get(order_id)
-        return None if entry is None else entry.status
+        if entry is None:
+            return None
+        if isinstance(entry, tuple):
+            status: OrderStatus = entry[_STATUS_AT]
+            return status
+        return entry.status
 
     def all_orders(self) -> list[Order]:
         """Every order, in submission order, as the account knows it."""
-        return [e if isinstance(e, Order) else e.order for e in self.orders.values()]
+        orders: list[Order] = []
+        for order_id in list(self.orders):  # reading a finished order's values stores its Order
+            order = self.get(order_id)
+            assert order is not None
+            orders.append(order)
+        return orders
 
     def record(self, order: Order) -> None:
         """Store ``order`` as the account knows it (it replaces an older version)."""
@@ -206,8 +220,10 @@ class OrderBook:
         if not self.retain_history:
             self.orders.pop(order_id, None)
         else:
-            # Kept as the contract: a finished order's record would keep its matching state alive too.
-            self.orders[order_id] = working.order
+            # Kept as the order's values (its Order if already built), not the working record: that
+            # one would keep the matching state alive too. The Order is built when someone reads it.
+            snapshot = working.snapshot
+            self.orders[order_id] = snapshot if snapshot is not None else working.order_fields()
         book = self.by_symbol.get(base.symbol)
         if book is not None:
             book.pop(order_id, None)
@@ -239,6 +255,7 @@ class OrderBook:
         return [o for o in self.all_orders() if o.status.is_open or o.order_id in needed]
 
 
+_STATUS_AT = 11  # where the status lies in an order's field values
 _MUTABLE = frozenset({"status", "filled_quantity", "avg_fill_price", "executions", "accepted_at", "filled_at",
                       "cancelled_at", "stop_price", "limit_price", "rejection_reason", "rejection_message"})
 

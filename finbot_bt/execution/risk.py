@@ -146,7 +146,7 @@ class RiskEngine:
             return False
         self._book.attach(sim)
         self._book.settle()
-        return self._book.added_by(order) == 0
+        return self._book.added_by(order) == ZERO
 
     def _check_notional(self, order: Order, sim: RiskContext) -> Refusal | None:
         price = sim.reference_price(order)
@@ -195,7 +195,7 @@ class RiskEngine:
             figure = -new_short
         # figure <= 0: the order shrinks its position even if every open order on its side fills;
         # added == 0: it cannot make the worst case any worse (an exit, or a covered OCO sibling).
-        reduces = figure <= 0 or added == 0
+        reduces = figure <= ZERO or added == ZERO
         if self._position_on and not reduces:
             same_side = buys if order.side is OrderSide.BUY else sells
             refusal = self._check_position(order, sim, figure, quantity, same_side)
@@ -370,7 +370,7 @@ def _check_exposure(
         new_net = max(abs(net_long), abs(net_short - shift))
     equity = sim.portfolio.cash + book.value
     for name, limit, old, new in (("gross", limits[0], gross, new_gross), ("net", limits[1], net, new_net)):
-        if limit is None or new <= old or (equity > 0 and new * HUNDRED <= limit * equity):
+        if limit is None or new <= old or (equity > ZERO and new * HUNDRED <= limit * equity):
             continue
         field = f"max_{name}_exposure_pct {limit}%"
         if equity <= 0:

@@ -134,7 +134,7 @@ class RiskBook:
         for order in sim.open_orders():
             self._add(order)
         symbols = set(self.buys) | set(self.sells)
-        symbols.update(s for s, p in sim.portfolio.positions.items() if p.quantity != 0)
+        symbols.update(s for s, p in sim.portfolio.positions.items() if p.quantity != ZERO)
         for symbol in sorted(symbols):
             self.update(symbol)
 
@@ -227,13 +227,13 @@ class RiskBook:
     def _revalue(self, key: LinkKey, link: _Link) -> None:
         new = self._link_value(link)
         change = new - link.value
-        if change == 0:
+        if change == ZERO:
             return
         link.value = new
         _, symbol, is_buy = key
         side = self.buys if is_buy else self.sells
         total = side.get(symbol, ZERO) + change
-        if total == 0:
+        if total == ZERO:
             del side[symbol]
         else:
             side[symbol] = total
@@ -287,7 +287,7 @@ class RiskBook:
         buys = self.buys.get(symbol, ZERO)
         sells = self.sells.get(symbol, ZERO)
         new = _FLAT
-        if quantity != 0 or buys != 0 or sells != 0:
+        if quantity != ZERO or buys != ZERO or sells != ZERO:
             price = sim.last_price(symbol)
             if price is None:
                 self.missing.add(symbol)
@@ -317,7 +317,7 @@ def equity_at_last_close(portfolio: Portfolio, last_price: Callable[[str], Decim
     """Cash plus positions at the last closes; None if a held symbol has no price."""
     total = portfolio.cash
     for symbol, held in portfolio.positions.items():
-        if held.quantity == 0:
+        if held.quantity == ZERO:
             continue
         inst = portfolio.instruments.get(symbol)
         if inst is not None and inst.margin is not None:

@@ -103,7 +103,7 @@ class TradingGate:
         quantity = pos.quantity if pos is not None else ZERO
         pending = self.book.pending_quantity(order.symbol)
         after = quantity + pending + order.signed_quantity
-        return abs(after) <= abs(quantity + pending) and (after == 0 or (after > 0) == (quantity > 0))
+        return abs(after) <= abs(quantity + pending) and (after == ZERO or (after > ZERO) == (quantity > ZERO))
 
     def set_state(self, state: TradingState, reason: str, ts: datetime) -> None:
         """Move to ``state``; emits ``TradingStateChanged`` if it is a change."""

@@ -153,6 +153,15 @@ class WorkingOrder:
                 self.cancelled_at, self.rejection_reason, self.rejection_message, b.oco_group, b.parent_id,
                 b.version)
 
+    def order_fields(self) -> tuple[Any, ...]:
+        """Every field value of the order, in the contract's field order (what :attr:`order` holds)."""
+        b = self.base
+        return (b.order_id, b.symbol, b.side, b.order_type, b.quantity, self.limit_price, self.stop_price,
+                b.trail_amount, b.trail_percent, b.time_in_force, self.expire_at, self.status, self.filled_quantity,
+                self.avg_fill_price, self.executions, self.created_at, self.submitted_at, self.accepted_at,
+                self.filled_at, self.cancelled_at, self.rejection_reason, self.rejection_message, b.oco_group,
+                b.parent_id, b.version)
+
     @property
     def venue_remaining(self) -> Decimal:
         return self.base.quantity - self.venue_filled
