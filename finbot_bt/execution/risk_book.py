@@ -160,7 +160,8 @@ class RiskBook:
             return
         order_id: str = working.order_id
         if event_type is OrderSubmitted:
-            self._add(working.order)  # the submitted order: kept by the record since its submission
+            filled: Decimal = working.filled_quantity
+            self._add_open(working.base, working.base.quantity - filled, filled)  # no Order built
         elif event_type is OrderFilled:
             execution: OrderExecution = fields["execution"]
             self._reduce(order_id, execution.quantity, drop=False)
@@ -173,18 +174,23 @@ class RiskBook:
         self._dirty.add(working.base.symbol)
 
     def _add(self, order: Order) -> None:
+        self._add_open(order, order.quantity - order.filled_quantity, order.filled_quantity)
+
+    def _add_open(self, order: Order, remaining: Decimal, filled: Decimal) -> None:
+        # ``order``'s links and ids (fields that never change), with its current remaining and filled.
+        parent_id = order.parent_id
         key = (link_of(order), order.symbol, order.side is OrderSide.BUY)
         link = self._links.get(key)
         if link is None:
-            link = self._links[key] = _Link(order.parent_id)
-            if order.parent_id is not None:
-                if order.parent_id not in self._parent_filled:
-                    parent = self.sim.get_order(order.parent_id) if self.sim is not None else None
-                    self._parent_filled[order.parent_id] = parent.filled_quantity if parent is not None else ZERO
-                self._exits.setdefault(order.parent_id, set()).add(key)
+            link = self._links[key] = _Link(parent_id)
+            if parent_id is not None:
+                if parent_id not in self._parent_filled:
+                    parent = self.sim.get_order(parent_id) if self.sim is not None else None
+                    self._parent_filled[parent_id] = parent.filled_quantity if parent is not None else ZERO
+                self._exits.setdefault(parent_id, set()).add(key)
         self._open[order.order_id] = key
-        link.members[order.order_id] = order.remaining_quantity
-        link.filled += order.filled_quantity
+        link.members[order.order_id] = remaining
+        link.filled += filled
         self._revalue(key, link)
 
     def _reduce(self, order_id: str, quantity: Decimal, *, drop: bool) -> None:
