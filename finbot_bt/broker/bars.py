@@ -10,7 +10,7 @@ daily whose bars are less than a day apart is timed as intraday (with a warning)
 from __future__ import annotations
 
 import warnings
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from finbot_bt.broker.symbols import SymbolTable
@@ -36,7 +36,7 @@ class BarFeeder:
     cycle's bars (see :meth:`stamp`).
     """
 
-    __slots__ = ("_host", "_instant", "_lines", "_symbols", "feed_table", "intraday", "last_len", "last_num",
+    __slots__ = ("_day", "_host", "_instant", "_lines", "_symbols", "feed_table", "intraday", "last_len", "last_num",
                  "last_ts", "now", "stamps")
 
     def __init__(self, host: _Host, symbols: SymbolTable, latency: LatencyConfig) -> None:
@@ -51,6 +51,7 @@ class BarFeeder:
         self.feed_table: list[tuple[Any, str, bool, tuple[Any, ...]]] = []
         self.intraday: set[Any] = set()
         self.last_num: dict[Any, float] = {}
+        self._day: tuple[int, time | None, datetime] = (0, None, datetime.min)  # see _daily_time
 
     def feeds(self) -> list[Any]:
         """Cerebro's datas, then any other data an order was placed on."""
@@ -102,6 +103,7 @@ class BarFeeder:
                                        for data in self.feeds()]
         last_len, last_ts, sim = self.last_len, self.last_ts, host.sim
         session_open, session_close = host.p.session_open, host.p.session_close
+        needs_market_data = sim.needs_market_data
         # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
         stamps = self.stamps
         stamps.clear()
@@ -113,25 +115,21 @@ class BarFeeder:
         floor = self.now if self._instant else None
         for entry in table:
             data, symbol, daily, lines = entry
-            length = len(data)
+            line = lines[0]
+            length = len(line)  # len(data): a feed's length is its datetime line's
             if length <= last_len.get(data, 0):
                 if length:
                     idle.append(entry)
                 continue
             last_len[data] = length
-            line = lines[0]
-            key = (line[0], line._tz)
-            stamp = stamps.get(key)
-            if stamp is None:
-                stamp = stamps[key] = line.datetime(0)
             if daily:
                 daily = timed[data] if data in timed else self._bars_are_daily(data, line)
-            ts = core_time(stamp, daily, session_close)
+            ts = self._daily_time(line, session_close) if daily else self.stamp(line)
             previous = last_ts.get(data)
             last_ts[data] = ts
             if now is None or ts > now:
                 now = ts
-            if not sim.needs_market_data(symbol):
+            if not needs_market_data(symbol):
                 continue  # nothing to match, value or watch: skip building the bar
             if previous is not None and floor is not None and previous < floor <= ts:
                 previous = floor
@@ -146,13 +144,34 @@ class BarFeeder:
                 if bar is not None:
                     bars[symbol] = bar
                     repeated.append(symbol)
-        if now is not None and sim.clock is not None and now < sim.clock:
-            now = sim.clock  # an order placed in next_open() already moved the clock to a later open
         if now is None:
             return False
+        clock = sim.clock
+        if clock is not None and now < clock:
+            now = clock  # an order placed in next_open() already moved the clock to a later open
         self.now = now
-        sim.process_market_data(now, bars, repeated=repeated)
+        # A cycle without bars (no feed has orders or a position) only moves an idle simulator's clock.
+        if bars or not sim.advance_idle(now):
+            sim.process_market_data(now, bars, repeated=repeated)
         return True
+
+    def _daily_time(self, line: Any, session_close: time) -> datetime:
+        """``core_time(line.datetime(0), True, session_close)``: the session close of the bar's date.
+
+        Without a timezone and well before midnight the date is the day number's, so the bar's
+        own datetime is not needed (converted once per day and session close).
+        """
+        num = line[0]
+        day = int(num)
+        if line._tz is None and num - day < 0.99:
+            # num2date's date, unless its rounding carries 23:59:59.99999x into the next day.
+            memo = self._day
+            if memo[0] == day and memo[1] is session_close:
+                return memo[2]
+            ts = datetime.combine(date.fromordinal(day), session_close)
+            self._day = (day, session_close, ts)
+            return ts
+        return core_time(self.stamp(line), True, session_close)
 
     def _bars_are_daily(self, data: Any, line: Any) -> bool:
         # Timing comes from the bars' own timestamps: a feed declared daily (often just

@@ -370,6 +370,19 @@ class ExecutionSimulator:
         """Move the clock without market data, delivering due actions."""
         return self.process_market_data(timestamp, {})
 
+    def advance_idle(self, timestamp: datetime) -> bool:
+        """:meth:`advance_time` when it can only move the clock, done cheaply; else nothing, and False.
+
+        That is when no risk engine watches equity, no order is working and no leg is in
+        flight: a market update without bars then moves the clock, starts a new batch of
+        funds checks and produces no event. Adapters call it on a cycle without bars.
+        """
+        if self.risk is not None or self.book.working or self.venue.queue:
+            return False
+        self.venue.advance_clock(timestamp)
+        self.ledger.start_batch()
+        return True
+
 
 def _risk_engine(config: RiskConfig | None) -> RiskEngine | None:
     if config is None:
