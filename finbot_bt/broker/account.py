@@ -89,12 +89,14 @@ class BackBrokerAccount:
             self.sim.add_cash(to_decimal(amount))
 
     def _refresh_value(self) -> None:
-        self.cash = to_float(self.sim.cash)
-        value = self.cash
-        lines = self._bars.lines
-        for data, position in self.positions.items():
-            if position.size:
-                value += self.getcommissioninfo(data).getvaluesize(position.size, lines(data)[4][0])  # close
+        self.cash = value = to_float(self.sim.cash)
+        positions = self.positions
+        if positions:
+            lines, commission_of = self._bars.lines, self.getcommissioninfo
+            for data, position in positions.items():
+                size = position.size
+                if size:
+                    value += commission_of(data).getvaluesize(size, lines(data)[4][0])  # at the close
         self._value = value
         self._fundval = value / self._fundshares if self._fundshares else self._fundval
         if self.p.record_events and self._bars.now is not None:

@@ -57,9 +57,13 @@ class BarFeeder:
         """Cerebro's datas, then any other data an order was placed on."""
         cerebro = getattr(self._host, "cerebro", None)
         datas = list(cerebro.datas) if cerebro is not None else []
+        known = {id(data) for data in datas}
         for data in self._symbols.symbols:
-            if data not in datas:
+            # ``in`` compares Backtrader datas with ==, a line operation (their current datetimes):
+            # look for the object itself first, and only then as ``in`` does.
+            if id(data) not in known and data not in datas:
                 datas.append(data)
+                known.add(id(data))
         return datas
 
     def lines(self, data: Any) -> tuple[Any, ...]:
@@ -103,7 +107,10 @@ class BarFeeder:
                                        for data in self.feeds()]
         last_len, last_ts, sim = self.last_len, self.last_ts, host.sim
         session_open, session_close = host.p.session_open, host.p.session_close
-        needs_market_data = sim.needs_market_data
+        needs_market_data, needs_full_bar = sim.needs_market_data, sim.needs_full_bar
+        last_num = self.last_num
+        day_of_open: datetime | None = None  # the timestamp whose session open day_open is
+        day_open = datetime.min
         # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
         stamps = self.stamps
         stamps.clear()
@@ -123,7 +130,15 @@ class BarFeeder:
                 continue
             last_len[data] = length
             if daily:
-                daily = timed[data] if data in timed else self._bars_are_daily(data, line)
+                if data in timed:
+                    daily = timed[data]
+                else:
+                    # _bars_are_daily's usual case, inline: the bar is a day or more after the last one.
+                    num, previous_num = line[0], last_num.get(data)
+                    if previous_num is not None and num - previous_num >= _ONE_DAY:
+                        last_num[data] = num
+                    else:
+                        daily = self._bars_are_daily(data, line)
             ts = self._daily_time(line, session_close) if daily else self.stamp(line)
             previous = last_ts.get(data)
             last_ts[data] = ts
@@ -133,7 +148,10 @@ class BarFeeder:
                 continue  # nothing to match, value or watch: skip building the bar
             if previous is not None and floor is not None and previous < floor <= ts:
                 previous = floor
-            bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol), lines)
+            if daily and ts is not day_of_open:  # feeds on one calendar share their session open
+                day_of_open, day_open = ts, min(ts, datetime.combine(ts.date(), session_open))
+            bar = bar_from_data(data, ts, daily, session_open, previous, not needs_full_bar(symbol), lines,
+                                day_open if daily else None)
             if bar is not None:
                 bars[symbol] = bar
         repeated: list[str] = []
