@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from finbot_bt.broker.bars import BarFeeder
@@ -28,6 +29,7 @@ class BackBrokerAccount:
     positions: Any
     equity_curve: list[tuple[datetime, float, float]]
     _value: float
+    _cash_converted: tuple[Decimal | None, float]  # the simulator's cash last seen, as a float
     _fundshares: float
     _fundval: float
     _cash_addition: collections.deque[float]
@@ -89,7 +91,10 @@ class BackBrokerAccount:
             self.sim.add_cash(to_decimal(amount))
 
     def _refresh_value(self) -> None:
-        self.cash = value = to_float(self.sim.cash)
+        cash = self.sim.cash
+        if cash is not self._cash_converted[0]:  # the same Decimal: the same float
+            self._cash_converted = (cash, to_float(cash))
+        self.cash = value = self._cash_converted[1]
         positions = self.positions
         if positions:
             lines, commission_of = self._bars.lines, self.getcommissioninfo

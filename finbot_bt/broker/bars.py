@@ -10,7 +10,7 @@ daily whose bars are less than a day apart is timed as intraday (with a warning)
 from __future__ import annotations
 
 import warnings
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from finbot_bt.broker.symbols import SymbolTable
@@ -36,7 +36,7 @@ class BarFeeder:
     cycle's bars (see :meth:`stamp`).
     """
 
-    __slots__ = ("_day", "_host", "_instant", "_lines", "_symbols", "feed_table", "intraday", "last_len", "last_num",
+    __slots__ = ("_host", "_instant", "_lines", "_symbols", "feed_table", "intraday", "last_len", "last_num",
                  "last_ts", "now", "stamps")
 
     def __init__(self, host: _Host, symbols: SymbolTable, latency: LatencyConfig) -> None:
@@ -51,7 +51,6 @@ class BarFeeder:
         self.feed_table: list[tuple[Any, str, bool, tuple[Any, ...]]] = []
         self.intraday: set[Any] = set()
         self.last_num: dict[Any, float] = {}
-        self._day: tuple[int, time | None, datetime] = (0, None, datetime.min)  # see _daily_time
 
     def feeds(self) -> list[Any]:
         """Cerebro's datas, then any other data an order was placed on."""
@@ -111,6 +110,8 @@ class BarFeeder:
         last_num = self.last_num
         day_of_open: datetime | None = None  # the timestamp whose session open day_open is
         day_open = datetime.min
+        close_day: int | None = None  # the day number whose session close close_ts is
+        close_ts = datetime.min
         # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
         stamps = self.stamps
         stamps.clear()
@@ -130,16 +131,29 @@ class BarFeeder:
                 continue
             last_len[data] = length
             if daily:
+                num = line[0]
                 if data in timed:
                     daily = timed[data]
                 else:
                     # _bars_are_daily's usual case, inline: the bar is a day or more after the last one.
-                    num, previous_num = line[0], last_num.get(data)
+                    previous_num = last_num.get(data)
                     if previous_num is not None and num - previous_num >= _ONE_DAY:
                         last_num[data] = num
                     else:
                         daily = self._bars_are_daily(data, line)
-            ts = self._daily_time(line, session_close) if daily else self.stamp(line)
+            if daily:
+                # core_time(line.datetime(0), True, session_close): the session close of the bar's date.
+                # Without a timezone and well before midnight that date is the day number's (num2date
+                # only moves it when rounding carries 23:59:59.99999x over): no datetime conversion.
+                day = int(num)
+                if num - day < 0.99 and line._tz is None:
+                    if day != close_day:
+                        close_day, close_ts = day, datetime.combine(date.fromordinal(day), session_close)
+                    ts = close_ts
+                else:
+                    ts = core_time(self.stamp(line), True, session_close)
+            else:
+                ts = self.stamp(line)
             previous = last_ts.get(data)
             last_ts[data] = ts
             if now is None or ts > now:
@@ -172,24 +186,6 @@ class BarFeeder:
         if bars or not sim.advance_idle(now):
             sim.process_market_data(now, bars, repeated=repeated)
         return True
-
-    def _daily_time(self, line: Any, session_close: time) -> datetime:
-        """``core_time(line.datetime(0), True, session_close)``: the session close of the bar's date.
-
-        Without a timezone and well before midnight the date is the day number's, so the bar's
-        own datetime is not needed (converted once per day and session close).
-        """
-        num = line[0]
-        day = int(num)
-        if line._tz is None and num - day < 0.99:
-            # num2date's date, unless its rounding carries 23:59:59.99999x into the next day.
-            memo = self._day
-            if memo[0] == day and memo[1] is session_close:
-                return memo[2]
-            ts = datetime.combine(date.fromordinal(day), session_close)
-            self._day = (day, session_close, ts)
-            return ts
-        return core_time(self.stamp(line), True, session_close)
 
     def _bars_are_daily(self, data: Any, line: Any) -> bool:
         # Timing comes from the bars' own timestamps: a feed declared daily (often just

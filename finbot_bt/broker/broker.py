@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 from datetime import datetime, time
+from decimal import Decimal
 from typing import Any
 
 import backtrader as bt
@@ -175,6 +176,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.Broker
         self.notifs: collections.deque[Any] = collections.deque()
         self._cash_addition: collections.deque[float] = collections.deque()
         self._value: float = self.cash
+        self._cash_converted: tuple[Decimal | None, float] = (None, 0.0)
         self._fundshares = float(self.cash) / self.p.fundstartval
         self._fundval = float(self.p.fundstartval)
         self.events: EventLog = self._delivery.events
@@ -242,10 +244,8 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.Broker
         return self._router.status_of(order)
 
     def get_notification(self) -> Any:
-        try:
-            return self.notifs.popleft()
-        except IndexError:
-            return None
+        notifs = self.notifs
+        return notifs.popleft() if notifs else None
 
     def notify(self, order: Any) -> None:
         self.notifs.append(clone_order(order))
