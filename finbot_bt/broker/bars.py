@@ -10,6 +10,7 @@ daily whose bars are less than a day apart is timed as intraday (with a warning)
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -92,7 +93,7 @@ class BarFeeder:
         return {data: self._bars_are_daily(data, self.lines(data)[0]) for data in self.feeds()
                 if len(data) > last_len.get(data, 0) and self.is_daily(data)}
 
-    def feed(self, timed: dict[Any, bool]) -> bool:
+    def feed(self, timed: Mapping[Any, bool]) -> bool:
         """Pass this cycle's bars to the simulator; False when no feed has had a bar yet.
 
         ``timed`` holds the feeds :meth:`time_new_bars` already judged this cycle.
@@ -117,7 +118,7 @@ class BarFeeder:
         stamps.clear()
         # Feeds with open orders are passed every cycle, their last bar again if they have no new
         # one: BackBroker tries every order every cycle, against its data's current (old) bar.
-        idle: list[tuple[Any, str, bool, tuple[Any, ...]]] = []
+        idle: list[tuple[Any, str, bool, tuple[Any, ...]]] | None = None
         # BackBroker tries an order on every bar of its data that arrives in a later cycle, even one
         # that opened before the order (feeds on other calendars moved the clock past its open).
         floor = self.now if self._instant else None
@@ -127,12 +128,14 @@ class BarFeeder:
             length = len(line)  # len(data): a feed's length is its datetime line's
             if length <= last_len.get(data, 0):
                 if length:
+                    if idle is None:
+                        idle = []
                     idle.append(entry)
                 continue
             last_len[data] = length
             if daily:
                 num = line[0]
-                if data in timed:
+                if timed and data in timed:
                     daily = timed[data]
                 else:
                     # _bars_are_daily's usual case, inline: the bar is a day or more after the last one.
@@ -169,9 +172,9 @@ class BarFeeder:
             if bar is not None:
                 bars[symbol] = bar
         repeated: list[str] = []
-        for data, symbol, daily, lines in idle:
+        for data, symbol, daily, lines in idle or ():
             previous_ts = last_ts.get(data)
-            if previous_ts is not None and sim.needs_full_bar(symbol):
+            if previous_ts is not None and needs_full_bar(symbol):
                 bar = bar_from_data(data, previous_ts, daily, session_open, None, False, lines)
                 if bar is not None:
                     bars[symbol] = bar

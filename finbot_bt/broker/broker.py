@@ -23,6 +23,7 @@ adapter lives in a module of its own, and the broker hands its work to them:
 from __future__ import annotations
 
 import collections
+from collections.abc import Mapping
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,8 @@ from finbot_bt.broker.symbols import SymbolTable
 from finbot_bt.errors import ConfigError
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.simulator import ExecutionSimulator
+
+_NONE_TIMED: Mapping[Any, bool] = {}  # no feed judged yet this cycle (BarFeeder.feed only reads it)
 
 
 class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.BrokerBase):  # type: ignore[misc]
@@ -325,7 +328,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.Broker
         delivery, router = self._delivery, self._router
         if delivery.deferred:
             delivery.deliver_deferred()
-        timed: dict[Any, bool] = {}
+        timed: Mapping[Any, bool] = _NONE_TIMED
         if router.to_submit:
             # Orders are timed (validity, session end) as they are flushed: judge first whether the
             # feeds' new bars show a daily-declared feed to be intraday (fuzz seed 2225).
