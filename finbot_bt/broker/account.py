@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from finbot_bt.broker.bars import BarFeeder
@@ -28,6 +29,7 @@ class BackBrokerAccount:
     positions: Any
     equity_curve: list[tuple[datetime, float, float]]
     _value: float
+    _cash_converted: tuple[Decimal | None, float]  # the simulator's cash last seen, as a float
     _fundshares: float
     _fundval: float
     _cash_addition: collections.deque[float]
@@ -89,12 +91,17 @@ class BackBrokerAccount:
             self.sim.add_cash(to_decimal(amount))
 
     def _refresh_value(self) -> None:
-        self.cash = to_float(self.sim.cash)
-        value = self.cash
-        lines = self._bars.lines
-        for data, position in self.positions.items():
-            if position.size:
-                value += self.getcommissioninfo(data).getvaluesize(position.size, lines(data)[4][0])  # close
+        cash = self.sim.cash
+        if cash is not self._cash_converted[0]:  # the same Decimal: the same float
+            self._cash_converted = (cash, to_float(cash))
+        self.cash = value = self._cash_converted[1]
+        positions = self.positions
+        if positions:
+            lines, commission_of = self._bars.lines, self.getcommissioninfo
+            for data, position in positions.items():
+                size = position.size
+                if size:
+                    value += commission_of(data).getvaluesize(size, lines(data)[4][0])  # at the close
         self._value = value
         self._fundval = value / self._fundshares if self._fundshares else self._fundval
         if self.p.record_events and self._bars.now is not None:

@@ -10,7 +10,8 @@ daily whose bars are less than a day apart is timed as intraday (with a warning)
 from __future__ import annotations
 
 import warnings
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from finbot_bt.broker.symbols import SymbolTable
@@ -56,9 +57,13 @@ class BarFeeder:
         """Cerebro's datas, then any other data an order was placed on."""
         cerebro = getattr(self._host, "cerebro", None)
         datas = list(cerebro.datas) if cerebro is not None else []
+        known = {id(data) for data in datas}
         for data in self._symbols.symbols:
-            if data not in datas:
+            # ``in`` compares Backtrader datas with ==, a line operation (their current datetimes):
+            # look for the object itself first, and only then as ``in`` does.
+            if id(data) not in known and data not in datas:
                 datas.append(data)
+                known.add(id(data))
         return datas
 
     def lines(self, data: Any) -> tuple[Any, ...]:
@@ -88,7 +93,7 @@ class BarFeeder:
         return {data: self._bars_are_daily(data, self.lines(data)[0]) for data in self.feeds()
                 if len(data) > last_len.get(data, 0) and self.is_daily(data)}
 
-    def feed(self, timed: dict[Any, bool]) -> bool:
+    def feed(self, timed: Mapping[Any, bool]) -> bool:
         """Pass this cycle's bars to the simulator; False when no feed has had a bar yet.
 
         ``timed`` holds the feeds :meth:`time_new_bars` already judged this cycle.
@@ -102,56 +107,87 @@ class BarFeeder:
                                        for data in self.feeds()]
         last_len, last_ts, sim = self.last_len, self.last_ts, host.sim
         session_open, session_close = host.p.session_open, host.p.session_close
+        needs_market_data, needs_full_bar = sim.needs_market_data, sim.needs_full_bar
+        last_num = self.last_num
+        day_of_open: datetime | None = None  # the timestamp whose session open day_open is
+        day_open = datetime.min
+        close_day: int | None = None  # the day number whose session close close_ts is
+        close_ts = datetime.min
         # Feeds usually share their timestamps: convert each (number, timezone) once a bar.
         stamps = self.stamps
         stamps.clear()
         # Feeds with open orders are passed every cycle, their last bar again if they have no new
         # one: BackBroker tries every order every cycle, against its data's current (old) bar.
-        idle: list[tuple[Any, str, bool, tuple[Any, ...]]] = []
+        idle: list[tuple[Any, str, bool, tuple[Any, ...]]] | None = None
         # BackBroker tries an order on every bar of its data that arrives in a later cycle, even one
         # that opened before the order (feeds on other calendars moved the clock past its open).
         floor = self.now if self._instant else None
         for entry in table:
             data, symbol, daily, lines = entry
-            length = len(data)
+            line = lines[0]
+            length = len(line)  # len(data): a feed's length is its datetime line's
             if length <= last_len.get(data, 0):
                 if length:
+                    if idle is None:
+                        idle = []
                     idle.append(entry)
                 continue
             last_len[data] = length
-            line = lines[0]
-            key = (line[0], line._tz)
-            stamp = stamps.get(key)
-            if stamp is None:
-                stamp = stamps[key] = line.datetime(0)
             if daily:
-                daily = timed[data] if data in timed else self._bars_are_daily(data, line)
-            ts = core_time(stamp, daily, session_close)
+                num = line[0]
+                if timed and data in timed:
+                    daily = timed[data]
+                else:
+                    # _bars_are_daily's usual case, inline: the bar is a day or more after the last one.
+                    previous_num = last_num.get(data)
+                    if previous_num is not None and num - previous_num >= _ONE_DAY:
+                        last_num[data] = num
+                    else:
+                        daily = self._bars_are_daily(data, line)
+            if daily:
+                # core_time(line.datetime(0), True, session_close): the session close of the bar's date.
+                # Without a timezone and well before midnight that date is the day number's (num2date
+                # only moves it when rounding carries 23:59:59.99999x over): no datetime conversion.
+                day = int(num)
+                if num - day < 0.99 and line._tz is None:
+                    if day != close_day:
+                        close_day, close_ts = day, datetime.combine(date.fromordinal(day), session_close)
+                    ts = close_ts
+                else:
+                    ts = core_time(self.stamp(line), True, session_close)
+            else:
+                ts = self.stamp(line)
             previous = last_ts.get(data)
             last_ts[data] = ts
             if now is None or ts > now:
                 now = ts
-            if not sim.needs_market_data(symbol):
+            if not needs_market_data(symbol):
                 continue  # nothing to match, value or watch: skip building the bar
             if previous is not None and floor is not None and previous < floor <= ts:
                 previous = floor
-            bar = bar_from_data(data, ts, daily, session_open, previous, not sim.needs_full_bar(symbol), lines)
+            if daily and ts is not day_of_open:  # feeds on one calendar share their session open
+                day_of_open, day_open = ts, min(ts, datetime.combine(ts.date(), session_open))
+            bar = bar_from_data(data, ts, daily, session_open, previous, not needs_full_bar(symbol), lines,
+                                day_open if daily else None)
             if bar is not None:
                 bars[symbol] = bar
         repeated: list[str] = []
-        for data, symbol, daily, lines in idle:
+        for data, symbol, daily, lines in idle or ():
             previous_ts = last_ts.get(data)
-            if previous_ts is not None and sim.needs_full_bar(symbol):
+            if previous_ts is not None and needs_full_bar(symbol):
                 bar = bar_from_data(data, previous_ts, daily, session_open, None, False, lines)
                 if bar is not None:
                     bars[symbol] = bar
                     repeated.append(symbol)
-        if now is not None and sim.clock is not None and now < sim.clock:
-            now = sim.clock  # an order placed in next_open() already moved the clock to a later open
         if now is None:
             return False
+        clock = sim.clock
+        if clock is not None and now < clock:
+            now = clock  # an order placed in next_open() already moved the clock to a later open
         self.now = now
-        sim.step_market_data(now, bars, repeated=repeated)
+        # A cycle without bars (no feed has orders or a position) only moves an idle simulator's clock.
+        if bars or not sim.advance_idle(now):
+            sim.step_market_data(now, bars, repeated=repeated)
         return True
 
     def _bars_are_daily(self, data: Any, line: Any) -> bool:

@@ -23,7 +23,9 @@ adapter lives in a module of its own, and the broker hands its work to them:
 from __future__ import annotations
 
 import collections
+from collections.abc import Mapping
 from datetime import datetime, time
+from decimal import Decimal
 from typing import Any
 
 import backtrader as bt
@@ -46,6 +48,8 @@ from finbot_bt.broker.symbols import SymbolTable
 from finbot_bt.errors import ConfigError
 from finbot_bt.execution.commission import CommissionModel
 from finbot_bt.execution.simulator import ExecutionSimulator
+
+_NONE_TIMED: Mapping[Any, bool] = {}  # no feed judged yet this cycle (BarFeeder.feed only reads it)
 
 
 class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.BrokerBase):  # type: ignore[misc]
@@ -175,6 +179,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.Broker
         self.notifs: collections.deque[Any] = collections.deque()
         self._cash_addition: collections.deque[float] = collections.deque()
         self._value: float = self.cash
+        self._cash_converted: tuple[Decimal | None, float] = (None, 0.0)
         self._fundshares = float(self.cash) / self.p.fundstartval
         self._fundval = float(self.p.fundstartval)
         self.events: EventLog = self._delivery.events
@@ -242,10 +247,8 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.Broker
         return self._router.status_of(order)
 
     def get_notification(self) -> Any:
-        try:
-            return self.notifs.popleft()
-        except IndexError:
-            return None
+        notifs = self.notifs
+        return notifs.popleft() if notifs else None
 
     def notify(self, order: Any) -> None:
         self.notifs.append(clone_order(order))
@@ -325,7 +328,7 @@ class FinbotBroker(BackBrokerSettings, BackBrokerAccount, EventFrames, bt.Broker
         delivery, router = self._delivery, self._router
         if delivery.deferred:
             delivery.deliver_deferred()
-        timed: dict[Any, bool] = {}
+        timed: Mapping[Any, bool] = _NONE_TIMED
         if router.to_submit:
             # Orders are timed (validity, session end) as they are flushed: judge first whether the
             # feeds' new bars show a daily-declared feed to be intraday (fuzz seed 2225).

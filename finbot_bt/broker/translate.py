@@ -69,7 +69,7 @@ def feed_lines(data: Any) -> tuple[Any, Any, Any, Any, Any, Any]:
 
 def bar_from_data(
     data: Any, timestamp: datetime, daily: bool, session_open: time, previous: datetime | None,
-    close_only: bool = False, lines: tuple[Any, ...] | None = None,
+    close_only: bool = False, lines: tuple[Any, ...] | None = None, day_open: datetime | None = None,
 ) -> Bar | None:
     """Build the core bar of ``data``'s current values, or None if its prices are unusable.
 
@@ -77,12 +77,14 @@ def bar_from_data(
     not). Daily bars open at ``session_open`` of their day. With
     ``close_only`` the bar is the close alone (O=H=L=C, no volume): enough for a
     symbol with no open orders, whose bar only marks positions to market.
-    ``lines`` are ``feed_lines(data)``, if the caller keeps them.
+    ``lines`` are ``feed_lines(data)``, if the caller keeps them; ``day_open`` is
+    ``min(timestamp, session_open of its date)`` of a daily bar, if the caller has it.
     """
     # Intraday bars open when the previous bar closed; daily bars at the session's open.
     open_time = previous
     if daily:
-        open_time = min(timestamp, datetime.combine(timestamp.date(), session_open))
+        open_time = day_open if day_open is not None else min(timestamp, datetime.combine(timestamp.date(),
+                                                                                          session_open))
         if previous is not None and open_time < previous:
             open_time = previous
     session_close = daily or _after_session_end(data, timestamp)

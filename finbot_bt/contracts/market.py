@@ -83,17 +83,23 @@ def trusted_bar(
     ``Bar.__post_init__`` checks (finite positive prices, low <= open, close <=
     high, volume >= 0, open_time <= timestamp). Anyone else: use ``Bar(...)``.
     """
-    bar = object.__new__(Bar)
-    setter = object.__setattr__
-    setter(bar, "open", open)
-    setter(bar, "high", high)
-    setter(bar, "low", low)
-    setter(bar, "close", close)
-    setter(bar, "timestamp", timestamp)
-    setter(bar, "volume", volume)
-    setter(bar, "open_time", open_time)
-    setter(bar, "session_close", session_close)
+    bar = _new_bar(Bar)
+    # The slots' own setters: what object.__setattr__ does past the frozen check, without the name lookup.
+    _set_open(bar, open)
+    _set_high(bar, high)
+    _set_low(bar, low)
+    _set_close(bar, close)
+    _set_timestamp(bar, timestamp)
+    _set_volume(bar, volume)
+    _set_open_time(bar, open_time)
+    _set_session_close(bar, session_close)
     return bar
+
+
+_new_bar = object.__new__
+(_set_open, _set_high, _set_low, _set_close, _set_timestamp, _set_volume, _set_open_time,
+ _set_session_close) = (Bar.__dict__[name].__set__ for name in (
+    "open", "high", "low", "close", "timestamp", "volume", "open_time", "session_close"))
 
 
 MarketPrice = Bar | Decimal

@@ -187,16 +187,9 @@ class ExecutionSimulator:
         self.events.listeners.append(listener)
 
     def add_record_listener(self, listener: EventListener, record: RecordListener) -> None:
-        """Add ``listener``, which can also take order events unbuilt, through ``record``.
-
-        While every listener was added this way and no ``process_market_data`` call
-        collects, order events are not built: ``record(event_type, sequence, working,
-        fields)`` is called in the event's place, with ``working`` the order's working
-        record (read-only for listeners: its ``order`` property builds the ``Order`` the
-        event would carry, ``order_values()`` gives that order's field values, and its
-        mutable fields hold the order's state as of this event) and ``fields`` the
-        event's other fields. Otherwise ``listener`` gets every event built.
-        """
+        """Add ``listener``, which can take order events unbuilt: while every listener was added so and no
+        call collects, ``record(event_type, sequence, working, fields)`` replaces the event (``working``:
+        the order's record, read-only; its ``order`` builds the Order). See ``execution/event_bus.py``."""
         self.events.set_record_listener(listener, record)
 
     def remove_listener(self, listener: EventListener) -> None:
@@ -336,11 +329,10 @@ class ExecutionSimulator:
         return self.intake.submit(order, timestamp, reference_price=reference_price, exempt=exempt,
                                   funds_price=funds_price, close_session=close_session, fixed_price=fixed_price)
 
-    def send_order(
-        self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None,
-        exempt: bool = False, funds_price: Decimal | None = None,
-        close_session: tuple[datetime, datetime] | None = None, fixed_price: Decimal | None = None,
-    ) -> None:
+    def send_order(self, order: Order, timestamp: datetime, *, reference_price: Decimal | None = None,
+                   exempt: bool = False, funds_price: Decimal | None = None,
+                   close_session: tuple[datetime, datetime] | None = None,
+                   fixed_price: Decimal | None = None) -> None:
         """:meth:`submit_order` without the returned snapshot: for adapters that follow orders by their events."""
         self.intake.enter(order, timestamp, reference_price=reference_price, exempt=exempt,
                           funds_price=funds_price, close_session=close_session, fixed_price=fixed_price)
@@ -367,14 +359,11 @@ class ExecutionSimulator:
         order across symbols (Backtrader's single pass); otherwise bars are taken by their open,
         delivering what arrives in between. Returns the events this call produced, in order.
         """
-        market = self.market
-        bars = market.coerce_bars(timestamp, prices)
-        self.venue.advance_clock(timestamp)
         collected: list[ExecutionEvent] = []
         events = self.events
         outer = events.start_collecting(collected)
         try:
-            self._match_and_mark(timestamp, bars, repeated)
+            self.step_market_data(timestamp, prices, repeated=repeated)
         finally:
             events.stop_collecting(outer, collected)
         return collected
@@ -386,16 +375,13 @@ class ExecutionSimulator:
         market = self.market
         bars = market.coerce_bars(timestamp, prices)
         self.venue.advance_clock(timestamp)
-        self._match_and_mark(timestamp, bars, repeated)
-
-    def _match_and_mark(self, timestamp: datetime, bars: dict[str, Bar], repeated: Collection[str]) -> None:
         self.ledger.start_batch()
         matcher = self.matcher
         matcher.run(timestamp, bars, repeated)
         mark_to_market = self.portfolio.mark_to_market
         for symbol, bar in bars.items():
             mark_to_market(symbol, bar.close)
-        self.market.record(bars, matcher.stale)
+        market.record(bars, matcher.stale)
         gate = self.gate
         if gate.risk is not None:  # the gate only watches equity for a risk engine
             gate.after_bar(timestamp)
@@ -403,6 +389,19 @@ class ExecutionSimulator:
     def advance_time(self, timestamp: datetime) -> list[ExecutionEvent]:
         """Move the clock without market data, delivering due actions."""
         return self.process_market_data(timestamp, {})
+
+    def advance_idle(self, timestamp: datetime) -> bool:
+        """:meth:`advance_time` when it can only move the clock, done cheaply; else nothing, and False.
+
+        That is when no risk engine watches equity, no order is working and no leg is in
+        flight: a market update without bars then moves the clock, starts a new batch of
+        funds checks and produces no event. Adapters call it on a cycle without bars.
+        """
+        if self.risk is not None or self.book.working or self.venue.queue:
+            return False
+        self.venue.advance_clock(timestamp)
+        self.ledger.start_batch()
+        return True
 
 
 def _risk_engine(config: RiskConfig | None) -> RiskEngine | None:
